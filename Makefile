@@ -1,0 +1,50 @@
+# Homeline: the commands the README gives. Everything installs into .venv.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PORT   ?= 8000
+
+.PHONY: run test lint bench install install-dev migrate clean
+
+$(BIN)/python:
+	$(PYTHON) -c 'import sys; sys.exit("Homeline needs Python 3.11 or newer") if sys.version_info < (3, 11) else None'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Stamps: reinstall only when the requirement files change.
+$(VENV)/.runtime: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@ $(VENV)/.runtime
+
+install: $(VENV)/.runtime
+install-dev: $(VENV)/.dev
+
+migrate: install
+	$(BIN)/python manage.py migrate --noinput
+
+# Web (gunicorn), Celery worker and beat on the embedded defaults: SQLite in var/ and a
+# Celery broker on SQLite. Mail goes to files in var/mail/.
+run: migrate
+	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
+	$(BIN)/python manage.py seed_demo
+	@echo "Homeline on http://127.0.0.1:$(PORT)/  (Ctrl-C stops web, worker and beat)"
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start --port $(PORT) --procfile Procfile
+
+test: install-dev
+	DJANGO_ENV=test $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install-dev
+	$(BIN)/ruff check .
+	DJANGO_ENV=production DJANGO_SECRET_KEY=lint-only-$$(printf '%064d' 0) \
+	  DJANGO_ALLOWED_HOSTS=homeline.example.org \
+	  $(BIN)/python manage.py check --deploy --fail-level WARNING
+
+bench: install-dev
+	DJANGO_ENV=test $(BIN)/python -m bench
+
+clean:
+	rm -rf var .pytest_cache

@@ -1,0 +1,113 @@
+"""The one place that answers "may this user see or act on this patient?".
+
+Every view that takes an id fetches its object through these functions. An object the user
+may not see answers 404, exactly like an id that does not exist, so that a guessed id does
+not even confirm that a patient exists.
+
+- a patient sees themself;
+- a caregiver sees the patients linked to them while the link is active (not revoked, not
+  past its end), and may record check-ins only where the link allows it;
+- care-team staff (nurse, clinician, team admin) see their teams' patients;
+- an inactive user, or anyone not signed in, sees nobody.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from django.db.models import QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from accounts.models import CaregiverLink, CareTeam, Patient, Role
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+    from accounts.models import User
+
+
+def _signed_in(user: User | AnonymousUser) -> bool:
+    return bool(user.is_authenticated and user.is_active)
+
+
+def teams_for(user: User | AnonymousUser) -> QuerySet[CareTeam]:
+    """Care teams whose patients this member of staff looks after."""
+    if not _signed_in(user) or not user.is_care_staff:
+        return CareTeam.objects.none()
+    return CareTeam.objects.filter(memberships__user=user)
+
+
+def patients_for(user: User | AnonymousUser, now: datetime | None = None) -> QuerySet[Patient]:
+    """Every patient this user may see."""
+    if not _signed_in(user):
+        return Patient.objects.none()
+    if user.is_care_staff:
+        return Patient.objects.filter(care_team__memberships__user=user)
+    if user.role == Role.PATIENT:
+        return Patient.objects.filter(user=user)
+    if user.role == Role.CAREGIVER:
+        links = CaregiverLink.objects.active(now or timezone.now()).filter(caregiver=user)
+        return Patient.objects.filter(pk__in=links.values("patient_id"))
+    return Patient.objects.none()
+
+
+def patient_for(user: User | AnonymousUser, patient_id: object) -> Patient:
+    """The patient with this id if the user may see them; otherwise 404."""
+    try:
+        pk = int(str(patient_id))
+    except ValueError:
+        raise Http404("No such patient.") from None
+    patient = patients_for(user).select_related("care_team").filter(pk=pk).first()
+    if patient is None:
+        raise Http404("No such patient.")
+    return patient
+
+
+def may_record_check_in(user: User | AnonymousUser, patient: Patient) -> bool:
+    """Whether the user may record a check-in for this patient (already visible to them)."""
+    if not _signed_in(user):
+        return False
+    if user.is_care_staff:
+        return user.role in (Role.NURSE, Role.CLINICIAN) and teams_for(user).filter(
+            pk=patient.care_team_id
+        ).exists()
+    if user.role == Role.PATIENT:
+        return patient.user_id == user.pk
+    if user.role == Role.CAREGIVER:
+        return (
+            CaregiverLink.objects.active()
+            .filter(caregiver=user, patient=patient, may_log=True)
+            .exists()
+        )
+    return False
+
+
+def may_manage_team(user: User | AnonymousUser, team: CareTeam) -> bool:
+    """Team settings, staff membership: team admins of that team."""
+    return (
+        _signed_in(user)
+        and user.role == Role.TEAM_ADMIN
+        and teams_for(user).filter(pk=team.pk).exists()
+    )
+
+
+def may_invite(user: User | AnonymousUser, team: CareTeam) -> bool:
+    """Nurses and team admins of the team invite patients and caregivers."""
+    return (
+        _signed_in(user)
+        and user.role in (Role.NURSE, Role.TEAM_ADMIN)
+        and teams_for(user).filter(pk=team.pk).exists()
+    )
+
+
+def team_for(user: User | AnonymousUser, team_id: object) -> CareTeam:
+    try:
+        pk = int(str(team_id))
+    except ValueError:
+        raise Http404("No such care team.") from None
+    team = teams_for(user).filter(pk=pk).first()
+    if team is None:
+        raise Http404("No such care team.")
+    return team

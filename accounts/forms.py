@@ -1,0 +1,136 @@
+from __future__ import annotations
+
+from datetime import date
+
+from django import forms
+from django.contrib.auth import password_validation
+from django.contrib.auth.forms import AuthenticationForm
+
+from accounts.models import CareTeam, Patient, Role
+
+
+class EmailLoginForm(AuthenticationForm):
+    username = forms.EmailField(
+        label="Email address",
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}),
+    )
+
+
+class PatientForm(forms.ModelForm):
+    class Meta:
+        model = Patient
+        fields = [
+            "display_name",
+            "date_of_birth",
+            "hospital_number",
+            "time_zone",
+            "infusion_start_date",
+            "planned_cycles",
+        ]
+        widgets = {
+            "date_of_birth": forms.DateInput(attrs={"type": "date"}),
+            "infusion_start_date": forms.DateInput(attrs={"type": "date"}),
+        }
+
+    def __init__(self, *args: object, care_team: CareTeam, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.care_team = care_team
+        self.instance.care_team = care_team
+        if not self.instance.pk:
+            self.fields["time_zone"].initial = care_team.time_zone
+
+    def clean_date_of_birth(self) -> date:
+        born = self.cleaned_data["date_of_birth"]
+        if born > date.today():
+            raise forms.ValidationError("The date of birth cannot be in the future.")
+        return born
+
+    def clean_hospital_number(self) -> str:
+        number = self.cleaned_data["hospital_number"].strip().upper()
+        taken = Patient.objects.filter(care_team=self.care_team, hospital_number=number)
+        if self.instance.pk:
+            taken = taken.exclude(pk=self.instance.pk)
+        if taken.exists():
+            raise forms.ValidationError("Another patient of this team has this hospital number.")
+        return number
+
+
+class InvitationForm(forms.Form):
+    role = forms.ChoiceField(
+        label="Invite as",
+        choices=[(Role.CAREGIVER, "Caregiver (parent or carer)"), (Role.PATIENT, "The patient")],
+        widget=forms.RadioSelect,
+    )
+    full_name = forms.CharField(max_length=150, label="Their name")
+    email = forms.EmailField(label="Their email address")
+    relationship = forms.CharField(
+        max_length=60, required=False, help_text="For a caregiver: mother, father, partner..."
+    )
+    may_log = forms.BooleanField(
+        label="May record check-ins", required=False, initial=True
+    )
+
+    def clean(self) -> dict[str, object]:
+        data = super().clean()
+        if data.get("role") == Role.CAREGIVER and not data.get("relationship", "").strip():
+            self.add_error("relationship", "Say how the caregiver is related to the patient.")
+        return data
+
+
+class StaffInvitationForm(forms.Form):
+    role = forms.ChoiceField(
+        choices=[(Role.NURSE, "Nurse"), (Role.CLINICIAN, "Clinician"),
+                 (Role.TEAM_ADMIN, "Team admin")],
+    )
+    full_name = forms.CharField(max_length=150, label="Their name")
+    email = forms.EmailField(label="Their email address")
+
+
+class AcceptInvitationForm(forms.Form):
+    full_name = forms.CharField(max_length=150, label="Your name")
+    password1 = forms.CharField(
+        label="Choose a password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=password_validation.password_validators_help_text_html(),
+    )
+    password2 = forms.CharField(
+        label="Type the password again",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def __init__(self, *args: object, email: str, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.email = email
+
+    def clean(self) -> dict[str, object]:
+        data = super().clean()
+        first, second = data.get("password1"), data.get("password2")
+        if first and second and first != second:
+            self.add_error("password2", "The two passwords are not the same.")
+        elif first:
+            from accounts.models import User
+
+            probe = User(email=self.email, full_name=data.get("full_name", ""))
+            try:
+                password_validation.validate_password(first, probe)
+            except forms.ValidationError as error:
+                self.add_error("password1", error)
+        return data
+
+
+class TokenForm(forms.Form):
+    token = forms.CharField(
+        label="6-digit code from your authenticator app",
+        max_length=8,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}
+        ),
+    )
+
+    def clean_token(self) -> str:
+        token = self.cleaned_data["token"].replace(" ", "")
+        if not token.isdigit() or len(token) != 6:
+            raise forms.ValidationError("Enter the 6 digits your app shows.")
+        return token

@@ -1,0 +1,83 @@
+"""Seed a demo care team for `make run`. Safe to run again: it only creates what is missing."""
+
+from __future__ import annotations
+
+import base64
+import secrets
+from datetime import date, timedelta
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from accounts.models import CaregiverLink, CareTeam, Membership, Patient, Role, User
+
+TEAM_NAME = "Haematology Day Unit (demo)"
+# 01632 960xxx is reserved by Ofcom for drama: it can never ring a real person.
+LINE = "01632 960001"
+
+
+class Command(BaseCommand):
+    help = "Create a demo care team, staff, patients and a caregiver (development only)."
+
+    def handle(self, *args: object, **options: object) -> None:
+        if settings.PRODUCTION:
+            raise CommandError("seed_demo refuses to run with DJANGO_ENV=production.")
+        if CareTeam.objects.filter(name=TEAM_NAME).exists():
+            self.stdout.write("Demo team already seeded; its passwords were printed when it "
+                              "was created. To start again, delete var/ and run make run.")
+            return
+        with transaction.atomic():
+            printed = self._seed()
+        self.stdout.write(self.style.SUCCESS("\nDemo care team created. Sign-in details "
+                                             "(shown this once):"))
+        for line in printed:
+            self.stdout.write("  " + line)
+        self.stdout.write(
+            "Staff sign in with a code from an authenticator app (key above), or run\n"
+            "  .venv/bin/python manage.py demo_totp EMAIL\n"
+            "to print the current code. Mail sent by the portal lands in var/mail/.\n"
+        )
+
+    def _seed(self) -> list[str]:
+        today = date.today()
+        team = CareTeam.objects.create(
+            name=TEAM_NAME,
+            line_phone=LINE,
+            emergency_number="999",
+            time_zone="Europe/London",
+            duty_email="duty-nurse@example.org",
+            escalation_email="ward-sister@example.org",
+            on_call_doctor_email="oncall-haematology@example.org",
+        )
+        printed: list[str] = []
+
+        def person(email: str, name: str, role: str) -> User:
+            password = secrets.token_urlsafe(9)
+            user = User.objects.create_user(email, password, full_name=name, role=role)
+            line = f"{role:<10} {email:<28} password {password}"
+            if user.needs_two_factor:
+                Membership.objects.create(user=user, team=team)
+                device = TOTPDevice.objects.create(user=user, name="demo", confirmed=True)
+                line += f"  TOTP key {base64.b32encode(device.bin_key).decode()}"
+            printed.append(line)
+            return user
+
+        person("admin@example.org", "Alex Admin", Role.TEAM_ADMIN)
+        person("nurse@example.org", "Nia Nurse", Role.NURSE)
+        sam = person("sam@example.org", "Sam Patel", Role.PATIENT)
+        rosa = person("rosa@example.org", "Rosa Jones", Role.CAREGIVER)
+        Patient.objects.create(
+            care_team=team, user=sam, display_name="Sam Patel",
+            date_of_birth=date(1968, 4, 2), hospital_number="HD-100234",
+            infusion_start_date=today - timedelta(days=5), planned_cycles=2,
+        )
+        maya = Patient.objects.create(
+            care_team=team, display_name="Maya Jones",
+            date_of_birth=today.replace(year=today.year - 7) - timedelta(days=40),
+            hospital_number="HD-200871",
+            infusion_start_date=today - timedelta(days=12), planned_cycles=2,
+        )
+        CaregiverLink.objects.create(caregiver=rosa, patient=maya, relationship="mother")
+        return printed

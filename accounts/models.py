@@ -1,0 +1,335 @@
+"""People, roles, care teams, patients and the links between them.
+
+Who may see what is decided in accounts/access.py, not here: models hold data,
+constraints and small properties.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import zoneinfo
+from datetime import date, datetime, time, timedelta
+
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+from django.utils import timezone
+from simple_history.models import HistoricalRecords
+
+# A blinatumomab cycle: 28 days of continuous infusion, then a 14-day break.
+CYCLE_DAYS = 42
+INFUSION_DAYS = 28
+
+phone_validator = RegexValidator(
+    r"^\+?[0-9][0-9 ()-]{2,30}$", "Enter a phone number: digits, spaces, + ( ) - only."
+)
+
+
+def validate_time_zone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"{value!r} is not a known time zone (e.g. Europe/London).")
+
+
+class Role(models.TextChoices):
+    PATIENT = "patient", "Patient"
+    CAREGIVER = "caregiver", "Caregiver"
+    NURSE = "nurse", "Nurse"
+    CLINICIAN = "clinician", "Clinician"
+    TEAM_ADMIN = "team_admin", "Team admin"
+
+
+STAFF_ROLES = frozenset({Role.NURSE, Role.CLINICIAN, Role.TEAM_ADMIN})
+
+
+class UserManager(BaseUserManager["User"]):
+    use_in_migrations = True
+
+    def get_by_natural_key(self, username: str | None) -> User:
+        # Email is the login and people type it in any case.
+        return self.get(email__iexact=username)
+
+    def create_user(self, email: str, password: str | None = None, **extra: object) -> User:
+        if not email:
+            raise ValueError("An email address is required.")
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, email: str, password: str | None = None, **extra: object) -> User:
+        extra.setdefault("is_staff", True)
+        extra.setdefault("is_superuser", True)
+        extra.setdefault("role", Role.TEAM_ADMIN)
+        return self.create_user(email, password, **extra)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    email = models.EmailField("email address", unique=True)
+    full_name = models.CharField(max_length=150)
+    role = models.CharField(max_length=16, choices=Role.choices)
+    phone = models.CharField(max_length=32, blank=True, validators=[phone_validator])
+    time_zone = models.CharField(
+        max_length=64, default="Europe/London", validators=[validate_time_zone]
+    )
+    # is_staff keeps Django's meaning (may use the admin site); care-team staff are by role.
+    is_staff = models.BooleanField(default=False)
+    is_active = models.BooleanField(default=True)
+    date_joined = models.DateTimeField(default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = ["full_name"]
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(Lower("email"), name="user_email_ci_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.full_name} <{self.email}>"
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        self.email = self.email.lower()
+        super().save(*args, **kwargs)
+
+    @property
+    def is_care_staff(self) -> bool:
+        return self.role in STAFF_ROLES
+
+    @property
+    def needs_two_factor(self) -> bool:
+        return self.is_care_staff or self.is_staff or self.is_superuser
+
+
+class CareTeam(models.Model):
+    name = models.CharField(max_length=120, unique=True)
+    line_phone = models.CharField(
+        "24-hour line", max_length=32, validators=[phone_validator],
+        help_text="The number patients call day and night.",
+    )
+    emergency_number = models.CharField(
+        max_length=8, default="999", validators=[RegexValidator(r"^[0-9]{2,8}$")]
+    )
+    time_zone = models.CharField(
+        max_length=64, default="Europe/London", validators=[validate_time_zone]
+    )
+    check_in_cutoff = models.TimeField(
+        "daily check-in cut-off", default=time(20, 0),
+        help_text="A patient on infusion who has not checked in by then gets a reminder.",
+    )
+    red_escalation_minutes = models.PositiveSmallIntegerField(
+        default=15, validators=[MinValueValidator(1), MaxValueValidator(240)]
+    )
+    red_doctor_minutes = models.PositiveSmallIntegerField(
+        default=30, validators=[MinValueValidator(1), MaxValueValidator(480)]
+    )
+    amber_escalation_minutes = models.PositiveSmallIntegerField(
+        default=240, validators=[MinValueValidator(1), MaxValueValidator(1440)]
+    )
+    duty_email = models.EmailField(
+        "nurse on duty email", blank=True, help_text="The shared inbox of the nurse on duty."
+    )
+    duty_phone = models.CharField(
+        "nurse on duty phone", max_length=32, blank=True, validators=[phone_validator]
+    )
+    escalation_email = models.EmailField("escalation contact email", blank=True)
+    escalation_phone = models.CharField(
+        "escalation contact phone", max_length=32, blank=True, validators=[phone_validator]
+    )
+    on_call_doctor_email = models.EmailField(blank=True)
+    on_call_doctor_phone = models.CharField(
+        max_length=32, blank=True, validators=[phone_validator]
+    )
+    # Team-wide threshold overrides over the defaults of clinical-rules.md.
+    thresholds = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def tz(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.time_zone)
+
+
+class Membership(models.Model):
+    """A member of staff in a care team."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    team = models.ForeignKey(CareTeam, on_delete=models.CASCADE, related_name="memberships")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "team"], name="membership_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.team}"
+
+
+class Patient(models.Model):
+    """The clinical record. A patient may have a login of their own, or none (a child)."""
+
+    care_team = models.ForeignKey(CareTeam, on_delete=models.PROTECT, related_name="patients")
+    user = models.OneToOneField(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="patient_record"
+    )
+    display_name = models.CharField(max_length=120)
+    date_of_birth = models.DateField()
+    hospital_number = models.CharField(
+        max_length=32, validators=[RegexValidator(r"^[A-Za-z0-9-]{3,32}$")]
+    )
+    time_zone = models.CharField(
+        max_length=64, default="Europe/London", validators=[validate_time_zone]
+    )
+    infusion_start_date = models.DateField(null=True, blank=True)
+    planned_cycles = models.PositiveSmallIntegerField(
+        default=1, validators=[MinValueValidator(1), MaxValueValidator(12)]
+    )
+    # Per-patient threshold overrides; each change is recorded in ThresholdChange.
+    thresholds = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["care_team", "hospital_number"], name="patient_hospital_number_per_team"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.display_name} ({self.hospital_number})"
+
+    @property
+    def tz(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.time_zone)
+
+    @property
+    def initials(self) -> str:
+        return "".join(part[0].upper() for part in self.display_name.split() if part)[:3]
+
+    def local_today(self, now: datetime | None = None) -> date:
+        return (now or timezone.now()).astimezone(self.tz).date()
+
+    def age_on(self, day: date) -> int:
+        born = self.date_of_birth
+        return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+
+    @property
+    def age(self) -> int:
+        return self.age_on(self.local_today())
+
+    def cycle_position(self, day: date) -> tuple[int, int] | None:
+        """(cycle number from 1, day of cycle from 1) on `day`, or None outside treatment."""
+        if self.infusion_start_date is None or day < self.infusion_start_date:
+            return None
+        elapsed = (day - self.infusion_start_date).days
+        cycle = elapsed // CYCLE_DAYS + 1
+        if cycle > self.planned_cycles:
+            return None
+        return cycle, elapsed % CYCLE_DAYS + 1
+
+    def on_active_infusion(self, day: date | None = None) -> bool:
+        position = self.cycle_position(day or self.local_today())
+        return position is not None and position[1] <= INFUSION_DAYS
+
+    @property
+    def treatment_end_date(self) -> date | None:
+        if self.infusion_start_date is None:
+            return None
+        return self.infusion_start_date + timedelta(
+            days=CYCLE_DAYS * (self.planned_cycles - 1) + INFUSION_DAYS - 1
+        )
+
+
+class CaregiverLinkQuerySet(models.QuerySet["CaregiverLink"]):
+    def active(self, now: datetime | None = None) -> CaregiverLinkQuerySet:
+        now = now or timezone.now()
+        return self.filter(revoked_at__isnull=True).filter(
+            Q(ends_at__isnull=True) | Q(ends_at__gt=now)
+        )
+
+
+class CaregiverLink(models.Model):
+    """A caregiver's access to a patient. Ends at `ends_at` or when revoked, at once."""
+
+    caregiver = models.ForeignKey(User, on_delete=models.CASCADE, related_name="caregiver_links")
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="caregiver_links")
+    relationship = models.CharField(max_length=60, help_text="e.g. mother, father, partner")
+    may_log = models.BooleanField("may record check-ins", default=True)
+    ends_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    objects = CaregiverLinkQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["caregiver", "patient"],
+                condition=Q(revoked_at__isnull=True),
+                name="one_unrevoked_link_per_caregiver_patient",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.caregiver} for {self.patient}"
+
+    def is_active(self, now: datetime | None = None) -> bool:
+        now = now or timezone.now()
+        return self.revoked_at is None and (self.ends_at is None or self.ends_at > now)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class Invitation(models.Model):
+    """A single-use, expiring link to set a password. Only the token's hash is stored."""
+
+    email = models.EmailField()
+    full_name = models.CharField(max_length=150)
+    role = models.CharField(max_length=16, choices=Role.choices)
+    care_team = models.ForeignKey(CareTeam, on_delete=models.CASCADE, related_name="invitations")
+    patient = models.ForeignKey(
+        Patient, on_delete=models.CASCADE, null=True, blank=True, related_name="invitations"
+    )
+    relationship = models.CharField(max_length=60, blank=True)
+    may_log = models.BooleanField(default=True)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_user = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    history = HistoricalRecords()
+
+    def __str__(self) -> str:
+        return f"Invitation for {self.email} ({self.get_role_display()})"
+
+    @staticmethod
+    def new_token() -> str:
+        return secrets.token_urlsafe(32)
+
+    def is_usable(self, now: datetime | None = None) -> bool:
+        return self.accepted_at is None and (now or timezone.now()) < self.expires_at

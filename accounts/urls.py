@@ -1,0 +1,17 @@
+from django.urls import path
+
+from accounts import views
+
+urlpatterns = [
+    path("two-factor/setup/", views.two_factor_setup, name="two_factor_setup"),
+    path("two-factor/verify/", views.two_factor_verify, name="two_factor_verify"),
+    path("invitation/<str:token>/", views.invitation_accept, name="invitation_accept"),
+    path("staff/", views.staff_home, name="staff_home"),
+    path("teams/<int:team_id>/patients/new/", views.patient_create, name="patient_create"),
+    path("teams/<int:team_id>/invite-staff/", views.staff_invitation_create,
+         name="staff_invitation_create"),
+    path("patients/<int:patient_id>/", views.patient_detail, name="patient_detail"),
+    path("patients/<int:patient_id>/invite/", views.invitation_create, name="invitation_create"),
+    path("caregiver-links/<int:link_id>/revoke/", views.caregiver_link_revoke,
+         name="caregiver_link_revoke"),
+]

@@ -1,0 +1,245 @@
+from __future__ import annotations
+
+import base64
+from io import BytesIO
+
+import qrcode
+import qrcode.image.svg
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_http_methods, require_POST
+from django_otp import login as otp_login
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from accounts import access, services
+from accounts.forms import (
+    AcceptInvitationForm,
+    InvitationForm,
+    PatientForm,
+    StaffInvitationForm,
+    TokenForm,
+)
+from accounts.models import CaregiverLink
+
+
+def _safe_next(request: HttpRequest, fallback: str = "home") -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+        return target
+    return reverse(fallback)
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    if user.is_care_staff:
+        return redirect("staff_home")
+    patients = list(access.patients_for(user).select_related("care_team").order_by("display_name"))
+    return render(request, "accounts/home.html", {"patients": patients})
+
+
+@login_required
+def staff_home(request: HttpRequest) -> HttpResponse:
+    if not request.user.is_care_staff:
+        raise Http404
+    teams = list(access.teams_for(request.user).order_by("name"))
+    patients = (
+        access.patients_for(request.user).select_related("care_team").order_by("display_name")
+    )
+    return render(request, "accounts/staff_home.html", {"teams": teams, "patients": patients})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def patient_create(request: HttpRequest, team_id: int) -> HttpResponse:
+    team = access.team_for(request.user, team_id)
+    if not access.may_invite(request.user, team):
+        raise Http404
+    form = PatientForm(request.POST or None, care_team=team)
+    if request.method == "POST" and form.is_valid():
+        patient = form.save()
+        messages.success(request, f"{patient.display_name} added to {team.name}.")
+        return redirect("patient_detail", patient_id=patient.pk)
+    return render(request, "accounts/patient_form.html", {"form": form, "team": team})
+
+
+@login_required
+def patient_detail(request: HttpRequest, patient_id: int) -> HttpResponse:
+    patient = access.patient_for(request.user, patient_id)
+    if not request.user.is_care_staff:
+        return redirect("home")
+    links = patient.caregiver_links.select_related("caregiver").order_by("-created_at")
+    return render(
+        request,
+        "accounts/patient_detail.html",
+        {
+            "patient": patient,
+            "links": links,
+            "may_invite": access.may_invite(request.user, patient.care_team),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def invitation_create(request: HttpRequest, patient_id: int) -> HttpResponse:
+    patient = access.patient_for(request.user, patient_id)
+    if not access.may_invite(request.user, patient.care_team):
+        raise Http404
+    form = InvitationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            invitation, token = services.invitation_create(
+                created_by=request.user,
+                care_team=patient.care_team,
+                patient=patient,
+                email=data["email"],
+                full_name=data["full_name"],
+                role=data["role"],
+                relationship=data["relationship"],
+                may_log=data["may_log"],
+            )
+        except services.InvitationError as error:
+            form.add_error("email", str(error))
+        else:
+            if services.invitation_send(invitation=invitation, token=token):
+                messages.success(request, f"Invitation sent to {invitation.email}.")
+            else:
+                messages.error(
+                    request,
+                    f"The invitation for {invitation.email} was saved but the email could not "
+                    "be sent. Check the mail server and invite again.",
+                )
+            return redirect("patient_detail", patient_id=patient.pk)
+    return render(request, "accounts/invitation_form.html", {"form": form, "patient": patient})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def staff_invitation_create(request: HttpRequest, team_id: int) -> HttpResponse:
+    team = access.team_for(request.user, team_id)
+    if not access.may_manage_team(request.user, team):
+        raise Http404
+    form = StaffInvitationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            invitation, token = services.invitation_create(
+                created_by=request.user, care_team=team, **form.cleaned_data
+            )
+        except services.InvitationError as error:
+            form.add_error("email", str(error))
+        else:
+            sent = services.invitation_send(invitation=invitation, token=token)
+            (messages.success if sent else messages.error)(
+                request,
+                f"Invitation sent to {invitation.email}."
+                if sent
+                else "The invitation was saved but the email could not be sent.",
+            )
+            return redirect("staff_home")
+    return render(request, "accounts/staff_invitation_form.html", {"form": form, "team": team})
+
+
+@login_required
+@require_POST
+def caregiver_link_revoke(request: HttpRequest, link_id: int) -> HttpResponse:
+    link = CaregiverLink.objects.filter(pk=link_id).select_related("patient").first()
+    # Through access: a link of a patient this user cannot see is 404 like a missing one.
+    if link is None or not access.patients_for(request.user).filter(pk=link.patient_id).exists():
+        raise Http404
+    if not access.may_invite(request.user, link.patient.care_team):
+        raise Http404
+    services.caregiver_link_revoke(link=link)
+    messages.success(request, f"Access for {link.caregiver.full_name} has ended.")
+    return redirect("patient_detail", patient_id=link.patient_id)
+
+
+@require_http_methods(["GET", "POST"])
+def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        invitation = services.invitation_for_token(token)
+    except services.InvitationError as error:
+        return render(request, "accounts/invitation_invalid.html", {"reason": str(error)},
+                      status=410)
+    form = AcceptInvitationForm(
+        request.POST or None, email=invitation.email, initial={"full_name": invitation.full_name}
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = services.invitation_accept(
+                token=token,
+                full_name=form.cleaned_data["full_name"],
+                password=form.cleaned_data["password1"],
+            )
+        except services.InvitationError as error:
+            return render(request, "accounts/invitation_invalid.html", {"reason": str(error)},
+                          status=410)
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        messages.success(request, "Welcome to Homeline. Your account is ready.")
+        return redirect("home")
+    return render(request, "accounts/invitation_accept.html",
+                  {"form": form, "invitation": invitation})
+
+
+def _qr_svg(uri: str) -> str:
+    image = qrcode.make(uri, image_factory=qrcode.image.svg.SvgPathImage, box_size=8)
+    buffer = BytesIO()
+    image.save(buffer)
+    return buffer.getvalue().decode()
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def two_factor_setup(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    if TOTPDevice.objects.filter(user=user, confirmed=True).exists():
+        return redirect(f"{reverse('two_factor_verify')}?next={_safe_next(request)}")
+    # One unconfirmed device per user: reloading the page keeps the same secret, so a code
+    # from the app the person just set up still matches.
+    device, _ = TOTPDevice.objects.get_or_create(
+        user=user, confirmed=False, defaults={"name": "Authenticator app"}
+    )
+    form = TokenForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if device.verify_token(form.cleaned_data["token"]):
+            device.confirmed = True
+            device.save(update_fields=["confirmed"])
+            otp_login(request, device)
+            messages.success(request, "Two-step sign-in is set up.")
+            return HttpResponseRedirect(_safe_next(request))
+        form.add_error(
+            "token", "That code did not match. Check the time on your phone and try again."
+        )
+    return render(
+        request,
+        "accounts/two_factor_setup.html",
+        {
+            "form": form,
+            "qr_svg": _qr_svg(device.config_url),
+            "secret": base64.b32encode(device.bin_key).decode(),
+            "next": _safe_next(request),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def two_factor_verify(request: HttpRequest) -> HttpResponse:
+    devices = list(TOTPDevice.objects.filter(user=request.user, confirmed=True))
+    if not devices:
+        return redirect(f"{reverse('two_factor_setup')}?next={_safe_next(request)}")
+    form = TokenForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        for device in devices:
+            if device.verify_is_allowed()[0] and device.verify_token(form.cleaned_data["token"]):
+                otp_login(request, device)
+                return HttpResponseRedirect(_safe_next(request))
+        form.add_error("token", "That code did not match. Try the newest code your app shows.")
+    return render(request, "accounts/two_factor_verify.html",
+                  {"form": form, "next": _safe_next(request)})
