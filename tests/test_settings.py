@@ -12,8 +12,18 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
+# Set by the browser tests for live_server; a deployment must never have it.
+NOT_INHERITED = {"DATABASE_URL", "DJANGO_ALLOW_ASYNC_UNSAFE", "DJANGO_SECRET_KEY"}
+
+
+def clean_env(**overrides: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in NOT_INHERITED}
+    env.update(overrides)
+    return env
+
+
 def run_check(**env_overrides: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL"}}
+    env = clean_env()
     env.update(env_overrides)
     return subprocess.run(
         [sys.executable, "manage.py", "check"], cwd=ROOT, env=env,
@@ -42,8 +52,7 @@ def test_bad_values_name_their_variable(name, value):
 
 
 def test_production_refuses_to_start_without_a_secret_key():
-    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SECRET_KEY"}
-    env["DJANGO_ENV"] = "production"
+    env = clean_env(DJANGO_ENV="production")
     result = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=60)
     assert result.returncode != 0
@@ -51,9 +60,9 @@ def test_production_refuses_to_start_without_a_secret_key():
 
 
 def test_production_settings_pass_the_deploy_check():
-    env = dict(os.environ, DJANGO_ENV="production",
-               DJANGO_SECRET_KEY="deploy-check-" + "0123456789abcdef" * 4,
-               DJANGO_ALLOWED_HOSTS="homeline.example.org")
+    env = clean_env(DJANGO_ENV="production",
+                    DJANGO_SECRET_KEY="deploy-check-" + "0123456789abcdef" * 4,
+                    DJANGO_ALLOWED_HOSTS="homeline.example.org")
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
@@ -61,9 +70,25 @@ def test_production_settings_pass_the_deploy_check():
     assert result.returncode == 0, result.stderr
 
 
-def test_sqlite_default_uses_wal_and_immediate_transactions(settings):
-    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
-        pytest.skip("runs on the embedded SQLite default; CI checks PostgreSQL instead")
-    options = settings.DATABASES["default"]["OPTIONS"]
-    assert options["transaction_mode"] == "IMMEDIATE"
-    assert "journal_mode=WAL" in options["init_command"]
+def test_sqlite_default_uses_wal_immediate_transactions_and_a_busy_timeout(
+    monkeypatch, tmp_path
+):
+    from portal.env import read_database
+
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    config = read_database(tmp_path)
+    assert config["ENGINE"] == "django.db.backends.sqlite3"
+    assert config["NAME"] == str(tmp_path / "homeline.sqlite3")
+    assert config["OPTIONS"]["transaction_mode"] == "IMMEDIATE"
+    assert "journal_mode=WAL" in config["OPTIONS"]["init_command"]
+    assert config["OPTIONS"]["timeout"] >= 5
+
+
+def test_postgres_url_gets_a_connect_timeout(monkeypatch, tmp_path):
+    from portal.env import read_database
+
+    monkeypatch.setenv("DATABASE_URL", "postgres://app@db.internal:5432/homeline")
+    config = read_database(tmp_path)
+    assert config["ENGINE"] == "django.db.backends.postgresql"
+    assert config["NAME"] == "homeline"
+    assert config["OPTIONS"]["connect_timeout"] == 5
