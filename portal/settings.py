@@ -199,13 +199,17 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A hung broker must not hang a patient's request: publishing gives up quickly and the
 # delivery row waits for the sweeper instead.
 CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=2.0)
-CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "socket_timeout": 2.0,
-    "socket_connect_timeout": 2.0,
-    "max_retries": 1,
-    "polling_interval": 1.0,  # SQLAlchemy/SQLite transport: a short poll for the demo
-    "visibility_timeout": 3600,
-}
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "socket_timeout": 2.0,
+        "socket_connect_timeout": 2.0,
+        "max_retries": 1,
+        # An unacknowledged task (worker killed mid-delivery) is handed out again after this.
+        "visibility_timeout": 600,
+    }
+else:
+    # kombu's SQLAlchemy transport hands these to create_engine(); it polls once a second.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"connect_args": {"timeout": 20}}
 
 # Production hardening (`manage.py check --deploy --fail-level WARNING` passes).
 if PRODUCTION:
