@@ -1,0 +1,273 @@
+"""The thresholds in force for one check-in, and the limits on changing them.
+
+A RuleSet is the v1 defaults of symptoms.catalogue with a care team's and then a
+patient's overrides applied (`RuleSet.default().with_overrides(team).with_overrides(p)`).
+It is re-exported by symptoms.rules; import it from there.
+
+Override mapping: {"symptoms": {CODE: {"amber": int|None, "red": int, "emergency":
+int|None}}, NAME: value} where NAME is a field of catalogue.Thresholds. Only the keys given
+change. What is refused, and why (clinical-rules.md: "a red rule can be made stricter
+(lower amber or red grade) but never removed"; "nobody may silently loosen a red rule";
+a patient's fever threshold stays within 37.0-38.0 °C):
+
+- Limits are measured against the v1 defaults, not against the rule set being
+  overridden. A patient override may therefore undo a team's tightening back to the
+  default (a clinician decision, written down and audited), but nothing ever goes past
+  the default in the loosening direction.
+- Symptom grades may only be lowered: red 1..default red, never None; amber
+  1..default amber, and None only where the default is "-"; emergency 1..default
+  emergency (any grade 1-4 where the default has none), None only where the default
+  has none. We read "may be made stricter" for amber too: raising an amber grade would
+  hide a symptom the document calls amber.
+- The grades of one symptom must keep amber <= red <= emergency.
+- Numeric thresholds stay within catalogue.OVERRIDE_LIMITS, whose default end is the
+  loosest allowed: fever_high_c 37.0-38.0 (the document's one two-way limit), the low
+  temperature only up, spo2 and blood-pressure thresholds only up, counts only down, the
+  worsening step only down and its window only longer. Their order must hold too:
+  diarrhoea/vomiting amber <= red, spo2 emergency <= red <= amber.
+- Temperatures take at most one decimal (37.8, not 37.85): rounding a threshold would
+  move it without anyone deciding to.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from decimal import Decimal, InvalidOperation
+from types import MappingProxyType
+
+from symptoms.catalogue import (
+    DEFAULT_THRESHOLDS,
+    MAX_GRADE,
+    OVERRIDE_LIMITS,
+    RULES_VERSION,
+    SYMPTOMS,
+    SYMPTOMS_BY_CODE,
+    TEMPERATURE_QUANTUM,
+    Thresholds,
+)
+
+SYMPTOMS_KEY = "symptoms"
+NON_FIELD = "__all__"
+_LEVELS = ("amber", "red", "emergency")
+
+
+@dataclass(frozen=True)
+class SymptomThreshold:
+    """Grades at which a symptom is amber, red, and an emergency (None: never)."""
+
+    amber: int | None
+    red: int
+    emergency: int | None
+
+
+def _default_symptoms() -> Mapping[str, SymptomThreshold]:
+    return MappingProxyType(
+        {s.code: SymptomThreshold(s.amber, s.red, s.emergency) for s in SYMPTOMS}
+    )
+
+
+@dataclass(frozen=True)
+class RuleSet(Thresholds):
+    """Every threshold evaluate() reads: those of catalogue.Thresholds plus the symptoms'."""
+
+    version: str = RULES_VERSION
+    symptoms: Mapping[str, SymptomThreshold] = field(default_factory=_default_symptoms)
+
+    @classmethod
+    def default(cls) -> RuleSet:
+        """The v1 defaults of clinical-rules.md."""
+        return cls()
+
+    def with_overrides(self, overrides: Mapping[str, object]) -> RuleSet:
+        """A copy with `overrides` applied; raises OverridesRefused (a ValueError naming
+        each refused key) if any override is unknown, malformed or loosens beyond the
+        limits in the module docstring."""
+        ruleset, errors = _apply(self, overrides)
+        if errors or ruleset is None:
+            raise OverridesRefused(errors)
+        return ruleset
+
+    def to_json(self) -> dict[str, object]:
+        """Every threshold, JSON-able (temperatures as floats), e.g. to show or snapshot."""
+        result: dict[str, object] = {"version": self.version}
+        for f in fields(Thresholds):
+            value = getattr(self, f.name)
+            result[f.name] = float(value) if isinstance(value, Decimal) else value
+        result[SYMPTOMS_KEY] = {
+            code: {"amber": t.amber, "red": t.red, "emergency": t.emergency}
+            for code, t in self.symptoms.items()
+        }
+        return result
+
+
+class OverridesRefused(ValueError):
+    """Threshold overrides that may not be applied; `errors` maps key -> message."""
+
+    def __init__(self, errors: Mapping[str, str]) -> None:
+        self.errors = dict(errors)
+        super().__init__("; ".join(f"{k}: {v}" for k, v in self.errors.items()))
+
+
+def validate_overrides(
+    overrides: Mapping[str, object], base: RuleSet | None = None
+) -> dict[str, str]:
+    """Errors per key ("fever_high_c", "symptoms.headache.red", ...); empty if valid.
+
+    `base` is the rule set the overrides would apply to (the defaults if not given);
+    it matters only for the order checks (amber <= red and so on).
+    """
+    return _apply(base or RuleSet.default(), overrides)[1]
+
+
+def _apply(
+    base: RuleSet, overrides: Mapping[str, object]
+) -> tuple[RuleSet | None, dict[str, str]]:
+    errors: dict[str, str] = {}
+    if not isinstance(overrides, Mapping):
+        return None, {NON_FIELD: "overrides must be a mapping of threshold names to values"}
+    numbers: dict[str, object] = {}
+    symptoms = dict(base.symptoms)
+    for key, raw in overrides.items():
+        if key == SYMPTOMS_KEY:
+            _apply_symptoms(raw, symptoms, errors)
+        elif isinstance(key, str) and key in OVERRIDE_LIMITS:
+            try:
+                numbers[key] = _number(key, raw)
+            except ValueError as refused:
+                errors[key] = str(refused)
+        else:
+            errors[str(key)[:40]] = "unknown threshold; accepted are symptoms, " + ", ".join(
+                OVERRIDE_LIMITS
+            )
+    if errors:
+        return None, errors
+    ruleset = replace(base, symptoms=MappingProxyType(symptoms), **numbers)  # type: ignore[arg-type]
+    errors.update(_order_errors(ruleset, overrides))
+    return (None, errors) if errors else (ruleset, {})
+
+
+def _number(key: str, raw: object) -> Decimal | int:
+    limit = OVERRIDE_LIMITS[key]
+    default = getattr(DEFAULT_THRESHOLDS, key)
+    if isinstance(default, Decimal):
+        value: Decimal | int = _temperature(raw)
+    elif isinstance(raw, bool) or not isinstance(raw, int):
+        raise ValueError("must be a whole number")
+    else:
+        value = raw
+    shown = str(value)[:20]
+    # The default is the loose end of every one-way range, so passing that end loosens.
+    if (value > limit.maximum and limit.maximum == default) or (
+        value < limit.minimum and limit.minimum == default
+    ):
+        way = "lowered" if limit.stricter == "lower" else "raised"
+        raise ValueError(
+            f"{shown} would loosen the rule; the default {default} may only be {way} "
+            f"(stricter), within {limit.minimum}-{limit.maximum}"
+        )
+    if not (limit.minimum <= value <= limit.maximum):
+        raise ValueError(f"{shown} is outside the allowed {limit.minimum}-{limit.maximum}")
+    if isinstance(value, Decimal):
+        # In range, so quantize cannot overflow here.
+        if value != value.quantize(TEMPERATURE_QUANTUM):
+            raise ValueError(f"{shown} has more than one decimal; give e.g. 37.8")
+        value = value.quantize(TEMPERATURE_QUANTUM)
+    return value
+
+
+def _temperature(raw: object) -> Decimal:
+    expected = "must be a temperature in °C with at most one decimal"
+    if isinstance(raw, bool) or not isinstance(raw, (int, float, Decimal, str)):
+        raise ValueError(expected)
+    if isinstance(raw, float) and not math.isfinite(raw):
+        raise ValueError(expected)
+    try:
+        # str() of a float is its shortest round-trip form: 37.8, not 37.799999...
+        value = Decimal(str(raw).strip()[:40])
+    except InvalidOperation:
+        raise ValueError(expected) from None
+    if not value.is_finite():
+        raise ValueError(expected)
+    return value
+
+
+def _apply_symptoms(
+    raw: object, symptoms: dict[str, SymptomThreshold], errors: dict[str, str]
+) -> None:
+    if not isinstance(raw, Mapping):
+        errors[SYMPTOMS_KEY] = "must map symptom codes to {amber, red, emergency}"
+        return
+    for code, levels in raw.items():
+        key = f"{SYMPTOMS_KEY}.{str(code)[:40]}"
+        if code not in SYMPTOMS_BY_CODE:
+            errors[key] = "unknown symptom code"
+            continue
+        if not isinstance(levels, Mapping):
+            errors[key] = "must be an object with amber, red and/or emergency grades"
+            continue
+        default = SYMPTOMS_BY_CODE[code]
+        current = symptoms[code]
+        changed = {}
+        for level, value in levels.items():
+            if level not in _LEVELS:
+                errors[f"{key}.{str(level)[:20]}"] = "unknown; give amber, red or emergency"
+                continue
+            message = _grade_error(level, value, getattr(default, level))
+            if message:
+                errors[f"{key}.{level}"] = message
+            else:
+                changed[level] = value
+        symptoms[code] = replace(current, **changed)
+
+
+def _grade_error(level: str, value: object, default: int | None) -> str | None:
+    if value is None:
+        if default is None:
+            return None
+        if level == "red":
+            return "a red rule cannot be removed"
+        return f"cannot be removed; the default is {default}, and it may only be lowered"
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_GRADE:
+        return f"must be a grade from 1 to {MAX_GRADE}, or null"
+    if default is not None and value > default:
+        kind = "a red rule" if level == "red" else f"the {level} rule"
+        return (f"grade {value} would loosen {kind}; the default {default} may only be "
+                "lowered (stricter)")
+    return None
+
+
+def _order_errors(rs: RuleSet, overrides: Mapping[str, object]) -> dict[str, str]:
+    """Thresholds of one rule that cross each other; blamed on a key that was given."""
+    errors: dict[str, str] = {}
+
+    def blame(first: str, second: str, message: str) -> None:
+        errors[first if first in overrides else second] = message
+
+    for amber, red in (("diarrhoea_amber", "diarrhoea_red"), ("vomiting_amber", "vomiting_red")):
+        if getattr(rs, amber) > getattr(rs, red):
+            blame(amber, red, f"{amber} must not be above {red}")
+    if rs.spo2_red_below > rs.spo2_amber_below:
+        blame("spo2_red_below", "spo2_amber_below",
+              "spo2_red_below must not be above spo2_amber_below")
+    if rs.spo2_emergency_below > rs.spo2_red_below:
+        blame("spo2_emergency_below", "spo2_red_below",
+              "spo2_emergency_below must not be above spo2_red_below")
+    given = overrides.get(SYMPTOMS_KEY)
+    given = given if isinstance(given, Mapping) else {}
+    for code, t in rs.symptoms.items():
+        levels = given.get(code)
+        levels = levels if isinstance(levels, Mapping) else {}
+        key = f"{SYMPTOMS_KEY}.{code}"
+        if t.amber is not None and t.amber > t.red:
+            blame_level = "amber" if "amber" in levels else "red"
+            errors[f"{key}.{blame_level}"] = (
+                f"amber grade {t.amber} is above red grade {t.red}; lower amber as well"
+            )
+        if t.emergency is not None and t.emergency < t.red:
+            blame_level = "emergency" if "emergency" in levels else "red"
+            errors[f"{key}.{blame_level}"] = (
+                f"emergency grade {t.emergency} is below red grade {t.red}; lower red as well"
+            )
+    return errors
