@@ -111,3 +111,21 @@ def team_for(user: User | AnonymousUser, team_id: object) -> CareTeam:
     if team is None:
         raise Http404("No such care team.")
     return team
+
+
+def check_ins_for(user: User | AnonymousUser):
+    """Check-ins of the patients this user may see."""
+    from symptoms.models import CheckIn
+
+    return CheckIn.objects.filter(patient__in=patients_for(user))
+
+
+def check_in_for(user: User | AnonymousUser, check_in_id: object):
+    try:
+        pk = int(str(check_in_id))
+    except ValueError:
+        raise Http404("No such check-in.") from None
+    check_in = check_ins_for(user).select_related("patient__care_team").filter(pk=pk).first()
+    if check_in is None:
+        raise Http404("No such check-in.")
+    return check_in

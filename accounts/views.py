@@ -81,6 +81,7 @@ def patient_detail(request: HttpRequest, patient_id: int) -> HttpResponse:
             "patient": patient,
             "links": links,
             "may_invite": access.may_invite(request.user, patient.care_team),
+            "may_record": access.may_record_check_in(request.user, patient),
         },
     )
 

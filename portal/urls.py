@@ -21,5 +21,6 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("accounts/", include("accounts.urls")),
     path("", include("symptoms.urls")),
+    path("", include("symptoms.alerting.urls")),
     path("admin/", admin.site.urls),
 ]

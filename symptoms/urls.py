@@ -1,4 +1,9 @@
 from django.urls import path
 
-urlpatterns: list = [
+from symptoms import views
+
+urlpatterns = [
+    path("patients/<int:patient_id>/check-in/", views.check_in_new, name="check_in_new"),
+    path("patients/<int:patient_id>/history/", views.check_in_history, name="check_in_history"),
+    path("check-ins/<int:check_in_id>/", views.check_in_result, name="check_in_result"),
 ]

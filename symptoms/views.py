@@ -1,0 +1,139 @@
+"""Check-in pages for patients, caregivers, and nurses entering one after a phone call."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods
+
+from accounts import access
+from accounts.models import CYCLE_DAYS
+from symptoms import services
+from symptoms.catalogue import GRADE_LABELS, SYMPTOMS_BY_CODE
+from symptoms.forms import CheckInForm
+from symptoms.models import CheckIn, Severity
+from symptoms.thresholds import ruleset_for_patient
+from symptoms.validation import CheckInInvalid
+
+
+def _care_line(patient) -> dict[str, str]:
+    team = patient.care_team
+    return {"team": team.name, "phone": team.line_phone, "emergency": team.emergency_number}
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def check_in_new(request: HttpRequest, patient_id: int) -> HttpResponse:
+    patient = access.patient_for(request.user, patient_id)
+    if not access.may_record_check_in(request.user, patient):
+        # Visible but view-only (a caregiver without logging rights, a team admin).
+        raise Http404
+    form = CheckInForm(request.POST or None, time_zone=patient.time_zone)
+    if request.method == "POST" and form.is_valid():
+        try:
+            check_in, _created = services.check_in_record(
+                patient=patient,
+                recorded_by=request.user,
+                data=form.data_result,
+                submission_key=form.cleaned_data["submission_key"],
+            )
+        except CheckInInvalid as invalid:
+            form.add_check_in_errors(invalid)
+        except services.NotAllowed:
+            raise Http404 from None
+        else:
+            return redirect("check_in_result", check_in_id=check_in.pk)
+    return render(
+        request,
+        "symptoms/check_in_form.html",
+        {
+            "form": form,
+            "patient": patient,
+            "on_behalf": request.user.is_care_staff,
+            "care_line": _care_line(patient),
+        },
+        status=400 if form.is_bound and not form.is_valid() else 200,
+    )
+
+
+def _reported_symptoms(check_in: CheckIn) -> list[dict[str, object]]:
+    return [
+        {
+            "words": SYMPTOMS_BY_CODE[code].words,
+            "label": SYMPTOMS_BY_CODE[code].label,
+            "grade": grade,
+            "grade_label": GRADE_LABELS[grade],
+            "advice": SYMPTOMS_BY_CODE[code].advice,
+        }
+        for code, grade in check_in.symptoms.items()
+        if code in SYMPTOMS_BY_CODE
+    ]
+
+
+@login_required
+def check_in_result(request: HttpRequest, check_in_id: int) -> HttpResponse:
+    """What to do now, from the row just saved (never from a background task)."""
+    check_in = access.check_in_for(request.user, check_in_id)
+    patient = check_in.patient
+    symptoms = _reported_symptoms(check_in)
+    advice = []
+    if check_in.severity == Severity.GREEN:
+        advice = sorted({s["advice"] for s in symptoms if s["advice"] and s["grade"]})
+    return render(
+        request,
+        "symptoms/check_in_result.html",
+        {
+            "check_in": check_in,
+            "patient": patient,
+            "symptoms": symptoms,
+            "advice": advice,
+            "care_line": _care_line(patient),
+            "pump_problem": any(f["rule"] == "pump_problem" for f in check_in.findings),
+        },
+    )
+
+
+@login_required
+def check_in_history(request: HttpRequest, patient_id: int) -> HttpResponse:
+    patient = access.patient_for(request.user, patient_id)
+    check_ins = patient.check_ins.select_related("recorded_by").order_by("-recorded_at")
+    page = Paginator(check_ins, 30).get_page(request.GET.get("page"))
+    ruleset = ruleset_for_patient(patient)
+    # The chart covers the current cycle (or the last 42 days outside treatment).
+    today = patient.local_today()
+    position = patient.cycle_position(today)
+    since_day = today - timedelta(days=(position[1] - 1) if position else CYCLE_DAYS)
+    since = timezone.datetime.combine(since_day, timezone.datetime.min.time(), patient.tz)
+    points = [
+        {"t": c.recorded_at.astimezone(patient.tz).strftime("%Y-%m-%dT%H:%M"),
+         "c": float(c.temperature_c), "s": c.severity}
+        for c in patient.check_ins.filter(recorded_at__gte=since, temperature_c__isnull=False)
+        .order_by("recorded_at")
+        .only("recorded_at", "temperature_c", "severity")
+    ]
+    chart = {
+        "points": points,
+        "high": float(ruleset.fever_high_c),
+        "low": float(ruleset.temp_low_c),
+        "zone": patient.time_zone,
+    }
+    others = list(access.patients_for(request.user).exclude(pk=patient.pk).order_by(
+        "display_name")) if not request.user.is_care_staff else []
+    return render(
+        request,
+        "symptoms/check_in_history.html",
+        {
+            "patient": patient,
+            "page": page,
+            "chart": chart,
+            "others": others,
+            "may_record": access.may_record_check_in(request.user, patient),
+            "care_line": _care_line(patient),
+            "position": position,
+        },
+    )
