@@ -45,6 +45,25 @@ ERROR_FIELD = {
 }
 
 
+class WallClockField(forms.DateTimeField):
+    """A date and time as typed, without a zone: the form places it in the patient's zone
+    (Django's own field would place it in the server's)."""
+
+    input_formats = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"]
+
+    def to_python(self, value: object) -> datetime | None:
+        if value in self.empty_values:
+            return None
+        if isinstance(value, datetime):
+            return value
+        for fmt in self.input_formats:
+            try:
+                return datetime.strptime(str(value).strip(), fmt)
+            except ValueError:
+                continue
+        raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+
+
 class CheckInForm(forms.Form):
     submission_key = forms.UUIDField(widget=forms.HiddenInput)
     temperature = forms.CharField(
@@ -97,7 +116,7 @@ class CheckInForm(forms.Form):
         required=False, label="Anything else your care team should know",
         widget=forms.Textarea(attrs={"rows": 3, "maxlength": 2000}),
     )
-    taken_at = forms.DateTimeField(
+    taken_at = WallClockField(
         required=False, label="Taken earlier? When (leave empty for now)",
         widget=forms.DateTimeInput(format="%Y-%m-%dT%H:%M"),
     )
