@@ -5,5 +5,7 @@ from symptoms import views
 urlpatterns = [
     path("patients/<int:patient_id>/check-in/", views.check_in_new, name="check_in_new"),
     path("patients/<int:patient_id>/history/", views.check_in_history, name="check_in_history"),
+    path("patients/<int:patient_id>/thresholds/", views.patient_thresholds,
+         name="patient_thresholds"),
     path("check-ins/<int:check_in_id>/", views.check_in_result, name="check_in_result"),
 ]

@@ -137,3 +137,45 @@ def check_in_history(request: HttpRequest, patient_id: int) -> HttpResponse:
             "position": position,
         },
     )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def patient_thresholds(request: HttpRequest, patient_id: int) -> HttpResponse:
+    """A nurse or clinician of the team tightens this patient's thresholds, with a reason."""
+    from django.contrib import messages
+
+    from accounts.models import Role
+    from symptoms.rules import OverridesRefused, RuleSet
+    from symptoms.threshold_forms import PatientThresholdsForm
+
+    patient = access.patient_for(request.user, patient_id)
+    if request.user.role not in (Role.NURSE, Role.CLINICIAN):
+        raise Http404
+    base = RuleSet.default().with_overrides(patient.care_team.thresholds or {})
+    in_force = ruleset_for_patient(patient)
+    form = PatientThresholdsForm(
+        request.POST or None, base=base, current=patient.thresholds, in_force=in_force
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.thresholds_set(
+                changed_by=request.user, reason=form.cleaned_data["reason"],
+                overrides=form.overrides(), patient=patient,
+            )
+        except OverridesRefused as refused:
+            form.add_override_errors(refused.errors)
+        else:
+            messages.success(request, f"Thresholds for {patient.display_name} saved.")
+            return redirect("patient_thresholds", patient_id=patient.pk)
+    return render(
+        request,
+        "symptoms/patient_thresholds.html",
+        {
+            "patient": patient,
+            "form": form,
+            "in_force": in_force,
+            "changes": patient.threshold_changes.select_related("changed_by")[:50],
+        },
+        status=400 if form.is_bound and form.errors else 200,
+    )

@@ -1,0 +1,104 @@
+"""The form a nurse or clinician uses to tighten a patient's thresholds, with a reason."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django import forms
+
+from symptoms.catalogue import GRADE_LABELS, OVERRIDE_LIMITS, SYMPTOMS
+from symptoms.rules import RuleSet
+
+NUMERIC = {
+    "fever_high_c": "Fever: call at or above (°C)",
+    "temp_low_c": "Low temperature: call below (°C)",
+    "spo2_red_below": "Oxygen: red below (%)",
+    "spo2_amber_below": "Oxygen: amber below (%)",
+    "bp_low_below": "Blood pressure: red below (mmHg)",
+    "diarrhoea_amber": "Stools above normal: amber from",
+    "diarrhoea_red": "Stools above normal: red from",
+    "vomiting_amber": "Vomiting episodes: amber from",
+    "vomiting_red": "Vomiting episodes: red from",
+}
+GRADE_CHOICES = [("", "default")] + [(str(g), f"{g} {label}") for g, label in
+                                    GRADE_LABELS.items() if g > 0]
+
+
+def grade_field_name(code: str, level: str) -> str:
+    return f"{code}__{level}"
+
+
+class PatientThresholdsForm(forms.Form):
+    """Each field left at the team's value means "no override"."""
+
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}), max_length=1000,
+        label="Why (kept in the patient's record)",
+    )
+
+    def __init__(
+        self, *args: object, base: RuleSet, current: dict, in_force: RuleSet, **kwargs: object
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.base = base
+        self.in_force = in_force
+        for name, label in NUMERIC.items():
+            limit = OVERRIDE_LIMITS[name]
+            value = current.get(name, getattr(base, name))
+            self.fields[name] = forms.DecimalField(
+                label=label, required=True, initial=value,
+                help_text=f"allowed {limit.minimum} to {limit.maximum}",
+                max_digits=5, decimal_places=1,
+            )
+        overrides = current.get("symptoms", {})
+        for symptom in SYMPTOMS:
+            mine = overrides.get(symptom.code, {})
+            for level in ("amber", "red"):
+                self.fields[grade_field_name(symptom.code, level)] = forms.ChoiceField(
+                    label=f"{symptom.label}: {level} from", required=False,
+                    choices=GRADE_CHOICES,
+                    initial="" if mine.get(level) is None else str(mine[level]),
+                )
+
+    def numeric_fields(self) -> list[forms.BoundField]:
+        return [self[name] for name in NUMERIC]
+
+    def symptom_rows(self) -> list[tuple[object, object, forms.BoundField, forms.BoundField]]:
+        """(symptom, thresholds in force, amber field, red field) per symptom."""
+        return [
+            (s, self.in_force.symptoms[s.code], self[grade_field_name(s.code, "amber")],
+             self[grade_field_name(s.code, "red")])
+            for s in SYMPTOMS
+        ]
+
+    def overrides(self) -> dict[str, object]:
+        """The cleaned form as an overrides mapping: only values that differ from the base."""
+        data = self.cleaned_data
+        result: dict[str, object] = {}
+        for name in NUMERIC:
+            value = data.get(name)
+            if value is None:
+                continue
+            base = getattr(self.base, name)
+            if Decimal(str(value)) != Decimal(str(base)):
+                result[name] = str(value) if isinstance(base, Decimal) else int(value)
+        symptoms: dict[str, dict[str, int]] = {}
+        for symptom in SYMPTOMS:
+            for level in ("amber", "red"):
+                raw = data.get(grade_field_name(symptom.code, level))
+                if raw:
+                    symptoms.setdefault(symptom.code, {})[level] = int(raw)
+        if symptoms:
+            result["symptoms"] = symptoms
+        return result
+
+    def add_override_errors(self, errors: dict[str, str]) -> None:
+        for key, message in errors.items():
+            parts = key.split(".")
+            if parts[0] == "symptoms" and len(parts) == 3:
+                target = grade_field_name(parts[1], parts[2])
+            else:
+                target = parts[0]
+            if target not in self.fields:
+                target = None
+            self.add_error(target, message)
