@@ -25,6 +25,7 @@ install-dev: $(VENV)/.dev
 
 migrate: install
 	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py createcachetable
 
 # Web (gunicorn), Celery worker and beat on the embedded defaults: SQLite in var/ and a
 # Celery broker on SQLite. Mail goes to files in var/mail/.
@@ -40,7 +41,7 @@ test: install-dev
 lint: install-dev
 	$(BIN)/ruff check .
 	DJANGO_ENV=production DJANGO_SECRET_KEY=lint-only-$$(printf '%064d' 0) \
-	  DJANGO_ALLOWED_HOSTS=homeline.example.org \
+	  DJANGO_ALLOWED_HOSTS=homeline.example.org REDIS_URL=redis://127.0.0.1:6379/0 \
 	  $(BIN)/python manage.py check --deploy --fail-level WARNING
 
 bench: install-dev

@@ -25,6 +25,7 @@ from accounts.forms import (
     TokenForm,
 )
 from accounts.models import CaregiverLink
+from accounts.ratelimits import limit_by_ip
 
 
 def _safe_next(request: HttpRequest, fallback: str = "home") -> str:
@@ -162,6 +163,7 @@ def caregiver_link_revoke(request: HttpRequest, link_id: int) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@limit_by_ip("RATE_INVITATION", "invitation_accept")
 def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
     try:
         invitation = services.invitation_for_token(token)
@@ -244,3 +246,8 @@ def two_factor_verify(request: HttpRequest) -> HttpResponse:
         form.add_error("token", "That code did not match. Try the newest code your app shows.")
     return render(request, "accounts/two_factor_verify.html",
                   {"form": form, "next": _safe_next(request)})
+
+
+def rate_limited(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Shown instead of the page when a rate limit is hit (settings.RATELIMIT_VIEW)."""
+    return render(request, "accounts/rate_limited.html", status=429)

@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "axes",
     "crispy_forms",
     "crispy_bootstrap5",
+    "django_ratelimit",
     "django_htmx",
     "simple_history",
     "accounts",
@@ -74,6 +75,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "accounts.middleware.NoStoreMiddleware",
+    "django_ratelimit.middleware.RatelimitMiddleware",
     # Last, so that it sees the final response of a failed login.
     "axes.middleware.AxesMiddleware",
 ]
@@ -145,6 +147,35 @@ SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = True
 
 INVITATION_TTL_HOURS = env.int("INVITATION_TTL_HOURS", default=72)
+
+# Cache: rate-limit counters (django-ratelimit) must be shared by every web process.
+# Redis in production; the embedded default is a table in the SQLite database.
+REDIS_URL = env.str("REDIS_URL", default="")
+CACHE_URL = env.str("CACHE_URL", default=REDIS_URL)
+if PRODUCTION and not CACHE_URL:
+    env.fail("REDIS_URL", "production needs Redis (or CACHE_URL) for shared rate limits")
+if CACHE_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                          "LOCATION": CACHE_URL, "KEY_PREFIX": "homeline",
+                          "OPTIONS": {"socket_timeout": 2, "socket_connect_timeout": 2}}}
+    # Django's own Redis backend increments atomically; django-ratelimit only lists
+    # the third-party one as supported.
+    SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001"]
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache",
+                          "LOCATION": "homeline_cache"}}
+    # The database cache does not increment atomically: under concurrent requests a
+    # counter may under-count by a few. Acceptable for the single-machine embedded default;
+    # production sets REDIS_URL or CACHE_URL.
+    SILENCED_SYSTEM_CHECKS = ["django_ratelimit.E003", "django_ratelimit.W001"]
+RATELIMIT_VIEW = "accounts.views.rate_limited"
+RATELIMIT_IP_META_KEY = "REMOTE_ADDR"
+# "count/period" per client address, or per account where it says so.
+RATE_LOGIN = env.str("RATE_LOGIN", default="20/10m")
+RATE_PASSWORD_RESET = env.str("RATE_PASSWORD_RESET", default="5/h")
+RATE_INVITATION = env.str("RATE_INVITATION", default="10/h")
+# Per account. High enough never to stop a real patient (who is told to call anyway).
+RATE_CHECK_IN = env.str("RATE_CHECK_IN", default="30/h")
 OTP_TOTP_ISSUER = "Homeline"
 
 LANGUAGE_CODE = "en-gb"
@@ -183,7 +214,6 @@ EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT_SECONDS", default=10)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Homeline <no-reply@homeline.invalid>")
 
 # Celery. Tasks carry ids only (never health data) and JSON only.
-REDIS_URL = env.str("REDIS_URL", default="")
 CELERY_BROKER_URL = env.str(
     "CELERY_BROKER_URL",
     default=REDIS_URL or f"sqla+sqlite:///{VAR_DIR / 'celery-broker.sqlite3'}",
@@ -239,7 +269,6 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
-SILENCED_SYSTEM_CHECKS: list[str] = []
 
 LOGGING = {
     "version": 1,
@@ -248,4 +277,55 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"axes": {"level": "WARNING"}},
+}
+
+# Alerting ---------------------------------------------------------------------------------
+# Alerts to the care team and reminders to patients (symptoms/alerting; docs/operations.md).
+# Every delivery is a database row first; Celery only carries its id. These settings tune how
+# fast a failure is retried and when the sweeps step in.
+ALERT_MAX_ATTEMPTS = env.int("ALERT_MAX_ATTEMPTS", default=5)
+# Exponential back-off with jitter: attempt n waits base * 2**(n-1), capped, then a random
+# half of it is taken off so that many rows failing together do not retry together.
+ALERT_RETRY_BASE_SECONDS = env.float("ALERT_RETRY_BASE_SECONDS", default=10.0)
+ALERT_RETRY_MAX_SECONDS = env.float("ALERT_RETRY_MAX_SECONDS", default=300.0)
+# A row "in flight" longer than this belongs to a worker that died: the sweep retries it.
+# Must be well above EMAIL_TIMEOUT, or a slow but alive send could be sent twice.
+ALERT_STUCK_SECONDS = env.float("ALERT_STUCK_SECONDS", default=180.0)
+# A pending row younger than this still has its own task on the way; the sweep leaves it.
+ALERT_REQUEUE_GRACE_SECONDS = env.float("ALERT_REQUEUE_GRACE_SECONDS", default=20.0)
+ALERT_SWEEP_SECONDS = env.float("ALERT_SWEEP_SECONDS", default=30.0)
+# After the cut-off without a check-in the patient is reminded; this much later the team
+# gets an amber alert.
+ALERT_MISSED_CHECK_IN_ALERT_MINUTES = env.int("ALERT_MISSED_CHECK_IN_ALERT_MINUTES", default=120)
+# What an alert email or SMS may say. "minimal": severity, initials, hospital number, link.
+# "findings": also the words of each finding (only where the team has agreed to it).
+ALERT_EMAIL_DETAIL = env.choice("ALERT_EMAIL_DETAIL", ("minimal", "findings"), "minimal")
+# Severities that page by SMS as well as email (fallbacks always may use SMS).
+ALERT_SMS_SEVERITIES = env.list("ALERT_SMS_SEVERITIES", default=["red"])
+# Where a delivery goes when its own channel has failed for good: "sms" or "queue".
+ALERT_FALLBACK_CHANNEL = env.choice("ALERT_FALLBACK_CHANNEL", ("sms", "queue"), "sms")
+# SMS: a dotted path to a backend class. The default writes each message to a file in
+# var/sms/ (the "local SMS output"); a provider is a backend class named here.
+ALERT_SMS_BACKEND = env.str("ALERT_SMS_BACKEND", default="symptoms.alerting.sms.FileBackend")
+ALERT_SMS_FILE_PATH = env.str("ALERT_SMS_FILE_PATH", default=str(VAR_DIR / "sms"))
+# /healthz answers 503 when the oldest undelivered row, or the last sweep run from beat, is
+# older than these.
+ALERT_HEALTH_MAX_UNDELIVERED_SECONDS = env.float(
+    "ALERT_HEALTH_MAX_UNDELIVERED_SECONDS", default=300.0
+)
+ALERT_HEALTH_MAX_BEAT_SECONDS = env.float(
+    "ALERT_HEALTH_MAX_BEAT_SECONDS", default=3 * ALERT_SWEEP_SECONDS + 30
+)
+# Publishing a task waits at most this long for the broker: a patient's request must never
+# hang on it (the sweep sends the row later instead).
+# (kombu copies these keys into the transport options: only the four it knows belong here.)
+ALERT_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2,
+                              "interval_max": 0.2}
+CELERY_BEAT_SCHEDULE = {
+    "alerts-sweep": {
+        "task": "alerts.sweep",
+        "schedule": ALERT_SWEEP_SECONDS,
+        # A sweep that waited longer than its interval is replaced by the next one.
+        "options": {"expires": ALERT_SWEEP_SECONDS},
+    },
 }

@@ -5,6 +5,7 @@ from django_otp.admin import OTPAdminSite
 
 from accounts import views as account_views
 from accounts.forms import EmailLoginForm
+from accounts.ratelimits import limit_by_ip
 
 # The admin site asks for a verified second factor like every staff page.
 admin.site.__class__ = OTPAdminSite
@@ -13,10 +14,19 @@ urlpatterns = [
     path("", account_views.home, name="home"),
     path(
         "accounts/login/",
-        auth_views.LoginView.as_view(
-            authentication_form=EmailLoginForm, redirect_authenticated_user=True
+        limit_by_ip("RATE_LOGIN", "login")(
+            auth_views.LoginView.as_view(
+                authentication_form=EmailLoginForm, redirect_authenticated_user=True
+            )
         ),
         name="login",
+    ),
+    path(
+        "accounts/password_reset/",
+        limit_by_ip("RATE_PASSWORD_RESET", "password_reset")(
+            auth_views.PasswordResetView.as_view()
+        ),
+        name="password_reset",
     ),
     path("accounts/", include("django.contrib.auth.urls")),
     path("accounts/", include("accounts.urls")),

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_http_methods
 
 from accounts import access
 from accounts.models import CYCLE_DAYS
+from accounts.ratelimits import limit_by_user
 from symptoms import services
 from symptoms.catalogue import GRADE_LABELS, SYMPTOMS_BY_CODE
 from symptoms.forms import CheckInForm
@@ -28,6 +29,7 @@ def _care_line(patient) -> dict[str, str]:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@limit_by_user("RATE_CHECK_IN", "check_in")
 def check_in_new(request: HttpRequest, patient_id: int) -> HttpResponse:
     patient = access.patient_for(request.user, patient_id)
     if not access.may_record_check_in(request.user, patient):

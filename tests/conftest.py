@@ -32,6 +32,20 @@ def require(condition: bool, reason: str) -> None:
     pytest.skip(reason)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_rate_limit_counters():
+    """Rate-limit counters live in the cache; each test starts from zero. Only our own
+    keys are deleted, never the whole Redis database (the broker may share it)."""
+    from django.core.cache import caches
+
+    cache = caches["default"]
+    if type(cache).__name__ == "RedisCache":
+        client = cache._cache.get_client(None, write=True)
+        keys = list(client.scan_iter(match=f"{cache.key_prefix}:*"))
+        if keys:
+            client.delete(*keys)
+
+
 @pytest.fixture
 def team(db):
     return CareTeamFactory(name="Haematology Day Unit")

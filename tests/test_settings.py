@@ -51,6 +51,16 @@ def test_bad_values_name_their_variable(name, value):
     assert name in result.stderr
 
 
+def test_production_refuses_to_start_without_redis():
+    env = clean_env(DJANGO_ENV="production", DJANGO_SECRET_KEY="k-" + "0123456789abcdef" * 4)
+    env.pop("REDIS_URL", None)
+    env.pop("CACHE_URL", None)
+    result = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+    assert "REDIS_URL" in result.stderr
+
+
 def test_production_refuses_to_start_without_a_secret_key():
     env = clean_env(DJANGO_ENV="production")
     result = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=env,
@@ -62,7 +72,8 @@ def test_production_refuses_to_start_without_a_secret_key():
 def test_production_settings_pass_the_deploy_check():
     env = clean_env(DJANGO_ENV="production",
                     DJANGO_SECRET_KEY="deploy-check-" + "0123456789abcdef" * 4,
-                    DJANGO_ALLOWED_HOSTS="homeline.example.org")
+                    DJANGO_ALLOWED_HOSTS="homeline.example.org",
+                    REDIS_URL="redis://127.0.0.1:6379/0")
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
