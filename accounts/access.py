@@ -16,7 +16,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -129,3 +129,17 @@ def check_in_for(user: User | AnonymousUser, check_in_id: object):
     if check_in is None:
         raise Http404("No such check-in.")
     return check_in
+
+
+def users_managed_by(user: User | AnonymousUser):
+    """People a team admin may deactivate: their teams' staff, patients and caregivers."""
+    from accounts.models import User as UserModel
+
+    if not _signed_in(user) or user.role != Role.TEAM_ADMIN:
+        return UserModel.objects.none()
+    teams = teams_for(user)
+    return UserModel.objects.filter(
+        Q(memberships__team__in=teams)
+        | Q(patient_record__care_team__in=teams)
+        | Q(caregiver_links__patient__care_team__in=teams)
+    ).distinct()

@@ -2,7 +2,15 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from simple_history.admin import SimpleHistoryAdmin
 
-from accounts.models import CaregiverLink, CareTeam, Invitation, Membership, Patient, User
+from accounts.models import (
+    AccessLog,
+    CaregiverLink,
+    CareTeam,
+    Invitation,
+    Membership,
+    Patient,
+    User,
+)
 
 
 @admin.register(User)
@@ -50,3 +58,20 @@ class MembershipAdmin(SimpleHistoryAdmin):
 class InvitationAdmin(SimpleHistoryAdmin):
     list_display = ("email", "role", "care_team", "created_at", "expires_at", "accepted_at")
     readonly_fields = ("token_hash",)
+
+
+@admin.register(AccessLog)
+class AccessLogAdmin(admin.ModelAdmin):
+    """Read-only: audit rows are written by the app and never edited."""
+
+    list_display = ("at", "user", "patient", "action", "ip_address")
+    list_filter = ("action",)
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

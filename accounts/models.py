@@ -333,3 +333,37 @@ class Invitation(models.Model):
 
     def is_usable(self, now: datetime | None = None) -> bool:
         return self.accepted_at is None and (now or timezone.now()) < self.expires_at
+
+
+class AccessLog(models.Model):
+    """Who read a patient's data, when and from where. Written by the app, never edited."""
+
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="access_logs")
+    action = models.CharField(max_length=40)
+    path = models.CharField(max_length=300)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["patient", "-at"], name="accesslog_patient_time")]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.action} {self.patient} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class ClosureRequest(models.Model):
+    """A patient or caregiver asks for their account to be closed."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="closure_requests")
+    reason = models.TextField(blank=True, max_length=1000)
+    requested_at = models.DateTimeField(auto_now_add=True)
+    handled_at = models.DateTimeField(null=True, blank=True)
+    handled_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    history = HistoricalRecords()
+
+    def __str__(self) -> str:
+        return f"closure of {self.user}"

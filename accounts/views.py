@@ -17,6 +17,7 @@ from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import access, services
+from accounts.audit import record_read
 from accounts.forms import (
     AcceptInvitationForm,
     InvitationForm,
@@ -74,6 +75,7 @@ def patient_detail(request: HttpRequest, patient_id: int) -> HttpResponse:
     patient = access.patient_for(request.user, patient_id)
     if not request.user.is_care_staff:
         return redirect("home")
+    record_read(request, patient, "view patient")
     links = patient.caregiver_links.select_related("caregiver").order_by("-created_at")
     return render(
         request,

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from accounts import access
+from accounts.audit import record_read
 from accounts.models import CYCLE_DAYS
 from accounts.ratelimits import limit_by_user
 from symptoms import services
@@ -82,6 +83,7 @@ def check_in_result(request: HttpRequest, check_in_id: int) -> HttpResponse:
     """What to do now, from the row just saved (never from a background task)."""
     check_in = access.check_in_for(request.user, check_in_id)
     patient = check_in.patient
+    record_read(request, patient, "view check-in")
     symptoms = _reported_symptoms(check_in)
     advice = []
     if check_in.severity == Severity.GREEN:
@@ -103,6 +105,7 @@ def check_in_result(request: HttpRequest, check_in_id: int) -> HttpResponse:
 @login_required
 def check_in_history(request: HttpRequest, patient_id: int) -> HttpResponse:
     patient = access.patient_for(request.user, patient_id)
+    record_read(request, patient, "view history")
     check_ins = patient.check_ins.select_related("recorded_by").order_by("-recorded_at")
     page = Paginator(check_ins, 30).get_page(request.GET.get("page"))
     ruleset = ruleset_for_patient(patient)
@@ -154,6 +157,7 @@ def patient_thresholds(request: HttpRequest, patient_id: int) -> HttpResponse:
     patient = access.patient_for(request.user, patient_id)
     if request.user.role not in (Role.NURSE, Role.CLINICIAN):
         raise Http404
+    record_read(request, patient, "view thresholds")
     base = RuleSet.default().with_overrides(patient.care_team.thresholds or {})
     in_force = ruleset_for_patient(patient)
     form = PatientThresholdsForm(
