@@ -120,12 +120,11 @@ def invitation_accept(
     now = now or timezone.now()
     with transaction.atomic():
         invitation = invitation_for_token(token, now)
-        # Claim the invitation with a conditional update, so two submits of the same link
-        # (double tap, two tabs) cannot both create an account.
-        claimed = Invitation.objects.filter(pk=invitation.pk, accepted_at__isnull=True).update(
-            accepted_at=now
-        )
-        if not claimed:
+        # Claim the invitation under a row lock, so two submits of the same link (double
+        # tap, two tabs) cannot both create an account; save() (not update()) so the
+        # change is in the invitation's history.
+        invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+        if invitation.accepted_at is not None:
             raise InvitationError("This invitation has already been used. Sign in instead.")
         if User.objects.filter(email__iexact=invitation.email).exists():
             raise InvitationError(f"{invitation.email} already has an account. Sign in instead.")
@@ -141,11 +140,11 @@ def invitation_accept(
                 f"{invitation.email} already has an account. Sign in instead."
             ) from None
         if invitation.role == Role.PATIENT:
-            updated = Patient.objects.filter(pk=invitation.patient_id, user__isnull=True).update(
-                user=user
-            )
-            if not updated:
+            patient = Patient.objects.select_for_update().get(pk=invitation.patient_id)
+            if patient.user_id is not None:
                 raise InvitationError("This patient already has a login.")
+            patient.user = user
+            patient.save(update_fields=["user"])
         elif invitation.role == Role.CAREGIVER:
             CaregiverLink.objects.create(
                 caregiver=user,
@@ -156,7 +155,9 @@ def invitation_accept(
             )
         else:
             Membership.objects.create(user=user, team=invitation.care_team)
-        Invitation.objects.filter(pk=invitation.pk).update(accepted_user=user)
+        invitation.accepted_at = now
+        invitation.accepted_user = user
+        invitation.save(update_fields=["accepted_at", "accepted_user"])
     return user
 
 
