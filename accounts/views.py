@@ -196,7 +196,9 @@ def _qr_svg(uri: str) -> str:
     image = qrcode.make(uri, image_factory=qrcode.image.svg.SvgPathImage, box_size=8)
     buffer = BytesIO()
     image.save(buffer)
-    return buffer.getvalue().decode()
+    svg = buffer.getvalue().decode()
+    # Inline in HTML: drop the XML declaration, keep the <svg> element.
+    return svg[svg.index("<svg"):]
 
 
 @login_required
