@@ -76,8 +76,10 @@ def production_settings(*names: str) -> dict[str, str]:
                                                            "DJANGO_ALLOW_ASYNC_UNSAFE"}}
     env.update(DJANGO_ENV="production", DJANGO_SECRET_KEY="h-" + "0123456789abcdef" * 4,
                REDIS_URL="redis://127.0.0.1:6379/0")
-    code = ("import django, os; django.setup(); from django.conf import settings; "
-            + "print(' '.join(f'{n}={getattr(settings, n)}' for n in %r))" % (names,))
+    code = (
+        "import django, os; django.setup(); from django.conf import settings; "
+        f"print(' '.join(f'{{n}}={{getattr(settings, n)}}' for n in {names!r}))"
+    )
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, text=True,
                             capture_output=True, timeout=60,
                             check=False)
