@@ -9,10 +9,11 @@ from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts import access
 from accounts.models import ClosureRequest, Role, User
+from portal.http import posted
 
 
 class ClosureForm(forms.Form):
@@ -28,7 +29,7 @@ def account_close(request: HttpRequest) -> HttpResponse:
     """A patient or caregiver asks for their account to be closed."""
     if request.user.is_care_staff:
         raise Http404
-    form = ClosureForm(request.POST or None)
+    form = ClosureForm(posted(request))
     pending = request.user.closure_requests.filter(handled_at__isnull=True).first()
     if request.method == "POST" and form.is_valid() and pending is None:
         ClosureRequest.objects.create(user=request.user, reason=form.cleaned_data["reason"])
@@ -39,6 +40,7 @@ def account_close(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@require_safe
 def team_people(request: HttpRequest, team_id: int) -> HttpResponse:
     team = access.team_for(request.user, team_id)
     if not access.may_manage_team(request.user, team):
@@ -73,6 +75,7 @@ def user_deactivate(request: HttpRequest, user_id: int) -> HttpResponse:
 
 
 @login_required
+@require_safe
 def patient_access_log(request: HttpRequest, patient_id: int) -> HttpResponse:
     patient = access.patient_for(request.user, patient_id)
     if request.user.role != Role.TEAM_ADMIN:

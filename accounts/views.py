@@ -12,7 +12,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -27,6 +27,7 @@ from accounts.forms import (
 )
 from accounts.models import CaregiverLink
 from accounts.ratelimits import limit_by_ip
+from portal.http import posted
 
 
 def _safe_next(request: HttpRequest, fallback: str = "home") -> str:
@@ -37,6 +38,7 @@ def _safe_next(request: HttpRequest, fallback: str = "home") -> str:
 
 
 @login_required
+@require_safe
 def home(request: HttpRequest) -> HttpResponse:
     user = request.user
     if user.is_care_staff:
@@ -46,6 +48,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@require_safe
 def staff_home(request: HttpRequest) -> HttpResponse:
     if not request.user.is_care_staff:
         raise Http404
@@ -62,7 +65,7 @@ def patient_create(request: HttpRequest, team_id: int) -> HttpResponse:
     team = access.team_for(request.user, team_id)
     if not access.may_invite(request.user, team):
         raise Http404
-    form = PatientForm(request.POST or None, care_team=team)
+    form = PatientForm(posted(request), care_team=team)
     if request.method == "POST" and form.is_valid():
         patient = form.save()
         messages.success(request, f"{patient.display_name} added to {team.name}.")
@@ -71,6 +74,7 @@ def patient_create(request: HttpRequest, team_id: int) -> HttpResponse:
 
 
 @login_required
+@require_safe
 def patient_detail(request: HttpRequest, patient_id: int) -> HttpResponse:
     patient = access.patient_for(request.user, patient_id)
     if not request.user.is_care_staff:
@@ -95,7 +99,7 @@ def invitation_create(request: HttpRequest, patient_id: int) -> HttpResponse:
     patient = access.patient_for(request.user, patient_id)
     if not access.may_invite(request.user, patient.care_team):
         raise Http404
-    form = InvitationForm(request.POST or None)
+    form = InvitationForm(posted(request))
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -130,7 +134,7 @@ def staff_invitation_create(request: HttpRequest, team_id: int) -> HttpResponse:
     team = access.team_for(request.user, team_id)
     if not access.may_manage_team(request.user, team):
         raise Http404
-    form = StaffInvitationForm(request.POST or None)
+    form = StaffInvitationForm(posted(request))
     if request.method == "POST" and form.is_valid():
         try:
             invitation, token = services.invitation_create(
@@ -173,7 +177,7 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
         return render(request, "accounts/invitation_invalid.html", {"reason": str(error)},
                       status=410)
     form = AcceptInvitationForm(
-        request.POST or None, email=invitation.email, initial={"full_name": invitation.full_name}
+        posted(request), email=invitation.email, initial={"full_name": invitation.full_name}
     )
     if request.method == "POST" and form.is_valid():
         try:
@@ -212,7 +216,7 @@ def two_factor_setup(request: HttpRequest) -> HttpResponse:
     device, _ = TOTPDevice.objects.get_or_create(
         user=user, confirmed=False, defaults={"name": "Authenticator app"}
     )
-    form = TokenForm(request.POST or None)
+    form = TokenForm(posted(request))
     if request.method == "POST" and form.is_valid():
         if device.verify_token(form.cleaned_data["token"]):
             device.confirmed = True
@@ -241,7 +245,7 @@ def two_factor_verify(request: HttpRequest) -> HttpResponse:
     devices = list(TOTPDevice.objects.filter(user=request.user, confirmed=True))
     if not devices:
         return redirect(f"{reverse('two_factor_setup')}?next={_safe_next(request)}")
-    form = TokenForm(request.POST or None)
+    form = TokenForm(posted(request))
     if request.method == "POST" and form.is_valid():
         for device in devices:
             if device.verify_is_allowed()[0] and device.verify_token(form.cleaned_data["token"]):

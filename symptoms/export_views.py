@@ -8,6 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.utils import timezone
+from django.views.decorators.http import require_safe
 
 from accounts import access
 from accounts.audit import record_read
@@ -20,6 +21,7 @@ def _filename(patient, extension: str) -> str:
 
 
 @login_required
+@require_safe
 def export_csv(request: HttpRequest, patient_id: int) -> StreamingHttpResponse:
     patient = access.patient_for(request.user, patient_id)
     record_read(request, patient, "export csv")
@@ -29,6 +31,7 @@ def export_csv(request: HttpRequest, patient_id: int) -> StreamingHttpResponse:
 
 
 @login_required
+@require_safe
 def export_json(request: HttpRequest, patient_id: int) -> HttpResponse:
     patient = access.patient_for(request.user, patient_id)
     record_read(request, patient, "export json")

@@ -9,12 +9,13 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 
 from accounts import access
 from accounts.audit import record_read
 from accounts.models import CYCLE_DAYS
 from accounts.ratelimits import limit_by_user
+from portal.http import posted
 from symptoms import services
 from symptoms.catalogue import GRADE_LABELS, SYMPTOMS_BY_CODE
 from symptoms.forms import CheckInForm
@@ -36,7 +37,7 @@ def check_in_new(request: HttpRequest, patient_id: int) -> HttpResponse:
     if not access.may_record_check_in(request.user, patient):
         # Visible but view-only (a caregiver without logging rights, a team admin).
         raise Http404
-    form = CheckInForm(request.POST or None, time_zone=patient.time_zone)
+    form = CheckInForm(posted(request), time_zone=patient.time_zone)
     if request.method == "POST" and form.is_valid():
         try:
             check_in, _created = services.check_in_record(
@@ -79,6 +80,7 @@ def _reported_symptoms(check_in: CheckIn) -> list[dict[str, object]]:
 
 
 @login_required
+@require_safe
 def check_in_result(request: HttpRequest, check_in_id: int) -> HttpResponse:
     """What to do now, from the row just saved (never from a background task)."""
     check_in = access.check_in_for(request.user, check_in_id)
@@ -103,6 +105,7 @@ def check_in_result(request: HttpRequest, check_in_id: int) -> HttpResponse:
 
 
 @login_required
+@require_safe
 def check_in_history(request: HttpRequest, patient_id: int) -> HttpResponse:
     patient = access.patient_for(request.user, patient_id)
     record_read(request, patient, "view history")
@@ -161,7 +164,7 @@ def patient_thresholds(request: HttpRequest, patient_id: int) -> HttpResponse:
     base = RuleSet.default().with_overrides(patient.care_team.thresholds or {})
     in_force = ruleset_for_patient(patient)
     form = PatientThresholdsForm(
-        request.POST or None, base=base, current=patient.thresholds, in_force=in_force
+        posted(request), base=base, current=patient.thresholds, in_force=in_force
     )
     if request.method == "POST" and form.is_valid():
         try:
