@@ -142,3 +142,17 @@ def test_triage_command_refuses_hostile_input_naming_the_field(document, field):
     assert result.returncode == 2, result.stderr
     assert field in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_user_text_is_escaped_where_it_is_shown(as_user, patient, nurse):
+    client = as_user(patient.user)
+    client.post(reverse("check_in_new", args=[patient.pk]),
+                check_in_payload("notes", "<script>alert(1)</script>"))
+    check_in = CheckIn.objects.get()
+    page = as_user(nurse).get(reverse("check_in_result", args=[check_in.pk]))
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "<script>alert(1)</script>" not in html
+    assert "Notes: &lt;script&gt;alert(1)&lt;/script&gt;" in html
+    export = as_user(nurse).get(reverse("export_json", args=[patient.pk])).content.decode()
+    assert "<script>alert(1)</script>" in export  # kept as typed in the record itself
