@@ -1,6 +1,6 @@
 from django.urls import path
 
-from accounts import people_views, views
+from accounts import people_views, team_views, views
 
 urlpatterns = [
     path("two-factor/setup/", views.two_factor_setup, name="two_factor_setup"),
@@ -12,6 +12,9 @@ urlpatterns = [
          name="staff_invitation_create"),
     path("patients/<int:patient_id>/", views.patient_detail, name="patient_detail"),
     path("patients/<int:patient_id>/invite/", views.invitation_create, name="invitation_create"),
+    path("teams/<int:team_id>/settings/", team_views.team_settings, name="team_settings"),
+    path("memberships/<int:membership_id>/remove/", team_views.membership_remove,
+         name="membership_remove"),
     path("close/", people_views.account_close, name="account_close"),
     path("teams/<int:team_id>/people/", people_views.team_people, name="team_people"),
     path("people/<int:user_id>/deactivate/", people_views.user_deactivate,

@@ -77,6 +77,10 @@ VIEWS: dict[str, View] = {
     "user_deactivate": View(
         "user", get={r: NOT_ALLOWED for r in ROLES}, post={"team_admin": 302}
     ),
+    "team_settings": View("team", get={"team_admin": 200}, post={"team_admin": 400}),
+    "membership_remove": View(
+        "membership", get={r: NOT_ALLOWED for r in ROLES}, post={"team_admin": 302}
+    ),
     "patient_access_log": View(
         "patient", get={"team_admin": 200}, post={r: NOT_ALLOWED for r in ROLES}
     ),
@@ -110,7 +114,7 @@ NOT_OBJECT_IDS = {
 }
 
 
-def _patterns(resolvers=None, prefix=""):  # noqa: ANN001, ANN202
+def _patterns(resolvers=None, prefix=""):
     for entry in resolvers if resolvers is not None else get_resolver().url_patterns:
         if isinstance(entry, URLResolver):
             if entry.namespace == "admin":
@@ -154,7 +158,7 @@ def world(db):
         "deactivated": UserFactory(role=Role.PATIENT),
     }
 
-    def check_in(patient):  # noqa: ANN001, ANN202
+    def check_in(patient):
         return services.check_in_record(
             patient=patient, recorded_by=nurse if patient.care_team == team else
             users["other_team_nurse"], data=parse_check_in({"temperature_c": 36.8}),
@@ -189,6 +193,7 @@ def _own(world, role: str, kind: str) -> int:
         "team": world["team"].pk,
         "link": world["link"].pk,
         "user": world["users"]["caregiver"].pk,
+        "membership": world["users"]["nurse"].memberships.get().pk,
     }[kind]
 
 
@@ -196,9 +201,7 @@ def _foreign(world, role: str, kind: str) -> int:
     """Another family's object for patients and caregivers; another team's for staff."""
     if role == "patient":
         patient, check_in = world["child"], world["own_check_in"]["child"]
-    elif role.startswith("caregiver"):
-        patient, check_in = world["adult"], world["own_check_in"]["adult"]
-    elif role == "other_team_nurse":
+    elif role.startswith("caregiver") or role == "other_team_nurse":
         patient, check_in = world["adult"], world["own_check_in"]["adult"]
     else:
         patient, check_in = world["stranger"], world["foreign_check_in"]
@@ -210,6 +213,8 @@ def _foreign(world, role: str, kind: str) -> int:
         "link": (world["link"] if theirs else world["foreign_link"]).pk,
         "user": (world["users"]["caregiver"] if theirs
                  else world["users"]["other_team_nurse"]).pk,
+        "membership": (world["users"]["nurse"] if theirs
+                       else world["users"]["other_team_nurse"]).memberships.get().pk,
     }[kind]
 
 

@@ -1,0 +1,92 @@
+"""Team settings for team admins: numbers, cut-off, escalation, thresholds, staff."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts import access
+from accounts.models import CareTeam, Invitation, Membership
+from portal.http import posted
+
+
+class TeamSettingsForm(forms.ModelForm):
+    class Meta:
+        model = CareTeam
+        fields = [
+            "line_phone", "emergency_number", "time_zone", "check_in_cutoff",
+            "red_escalation_minutes", "red_doctor_minutes", "amber_escalation_minutes",
+            "duty_email", "duty_phone", "escalation_email", "escalation_phone",
+            "on_call_doctor_email", "on_call_doctor_phone",
+        ]
+        widgets = {"check_in_cutoff": forms.TimeInput(attrs={"type": "time"}, format="%H:%M")}
+        labels = {
+            "red_escalation_minutes": "Red: escalate if not acknowledged after (minutes)",
+            "red_doctor_minutes": "Red: on-call doctor after (minutes)",
+            "amber_escalation_minutes": "Amber: escalate after (minutes)",
+        }
+
+    def clean(self) -> dict[str, object]:
+        data = super().clean()
+        first, doctor = data.get("red_escalation_minutes"), data.get("red_doctor_minutes")
+        if first and doctor and doctor <= first:
+            self.add_error("red_doctor_minutes",
+                           "The doctor is called after the first escalation: give more minutes.")
+        if not (data.get("duty_email") or data.get("duty_phone")):
+            self.add_error("duty_email", "Give the nurse on duty an email or a phone number: "
+                                         "red alerts go there first.")
+        return data
+
+
+def _admin_team(request: HttpRequest, team_id: int) -> CareTeam:
+    team = access.team_for(request.user, team_id)
+    if not access.may_manage_team(request.user, team):
+        raise Http404
+    return team
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def team_settings(request: HttpRequest, team_id: int) -> HttpResponse:
+    team = _admin_team(request, team_id)
+    form = TeamSettingsForm(posted(request), instance=team)
+    if request.method == "POST" and form.is_valid():
+        form.save()  # simple-history records who (HistoryRequestMiddleware) and what
+        messages.success(request, "Team settings saved.")
+        return redirect("team_settings", team_id=team.pk)
+    return render(
+        request,
+        "accounts/team_settings.html",
+        {
+            "team": team,
+            "form": form,
+            "members": team.memberships.select_related("user").order_by("user__full_name"),
+            "invitations": Invitation.objects.filter(care_team=team, accepted_at__isnull=True)
+            .order_by("-created_at")[:50],
+            "history": team.history.select_related("history_user").order_by(
+                "-history_date")[:20],
+        },
+        status=400 if form.is_bound and form.errors else 200,
+    )
+
+
+@login_required
+@require_POST
+def membership_remove(request: HttpRequest, membership_id: int) -> HttpResponse:
+    membership = Membership.objects.filter(
+        pk=membership_id, team__in=access.teams_for(request.user)
+    ).select_related("team", "user").first()
+    if membership is None or not access.may_manage_team(request.user, membership.team):
+        raise Http404
+    if membership.user_id == request.user.pk:
+        messages.error(request, "You cannot remove yourself; ask another team admin.")
+        return redirect("team_settings", team_id=membership.team_id)
+    with transaction.atomic():
+        membership.delete()  # recorded in the membership history
+    messages.success(request, f"{membership.user.full_name} removed from {membership.team}.")
+    return redirect("team_settings", team_id=membership.team_id)
