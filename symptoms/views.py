@@ -2,24 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_safe
 
 from accounts import access
 from accounts.audit import record_read
-from accounts.models import CYCLE_DAYS
 from accounts.ratelimits import limit_by_user
 from portal.http import posted
 from symptoms import services
 from symptoms.catalogue import GRADE_LABELS, SYMPTOMS_BY_CODE
 from symptoms.forms import CheckInForm
 from symptoms.models import CheckIn, Severity
+from symptoms.selectors import cycle_window, temperature_chart, window_check_ins
 from symptoms.thresholds import ruleset_for_patient
 from symptoms.validation import CheckInInvalid
 
@@ -111,25 +108,12 @@ def check_in_history(request: HttpRequest, patient_id: int) -> HttpResponse:
     record_read(request, patient, "view history")
     check_ins = patient.check_ins.select_related("recorded_by").order_by("-recorded_at")
     page = Paginator(check_ins, 30).get_page(request.GET.get("page"))
-    ruleset = ruleset_for_patient(patient)
     # The chart covers the current cycle (or the last 42 days outside treatment).
-    today = patient.local_today()
-    position = patient.cycle_position(today)
-    since_day = today - timedelta(days=(position[1] - 1) if position else CYCLE_DAYS)
-    since = timezone.datetime.combine(since_day, timezone.datetime.min.time(), patient.tz)
-    points = [
-        {"t": c.recorded_at.astimezone(patient.tz).strftime("%Y-%m-%dT%H:%M"),
-         "c": float(c.temperature_c), "s": c.severity}
-        for c in patient.check_ins.filter(recorded_at__gte=since, temperature_c__isnull=False)
-        .order_by("recorded_at")
-        .only("recorded_at", "temperature_c", "severity")
-    ]
-    chart = {
-        "points": points,
-        "high": float(ruleset.fever_high_c),
-        "low": float(ruleset.temp_low_c),
-        "zone": patient.time_zone,
-    }
+    start, end = cycle_window(patient)
+    position = patient.cycle_position(end)
+    chart = temperature_chart(
+        patient, window_check_ins(patient, start, end), ruleset_for_patient(patient)
+    )
     others = list(access.patients_for(request.user).exclude(pk=patient.pk).order_by(
         "display_name")) if not request.user.is_care_staff else []
     return render(

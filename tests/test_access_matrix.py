@@ -102,6 +102,7 @@ VIEWS: dict[str, View] = {
     "export_json": View(
         "patient", get={**FAMILY_OK, **STAFF_OK}, post={r: NOT_ALLOWED for r in ROLES}
     ),
+    "patient_timeline": View("patient", get=STAFF_OK, post={r: NOT_ALLOWED for r in ROLES}),
     "patient_thresholds": View(
         "patient", get={"nurse": 200, "clinician": 200},
         post={"nurse": 400, "clinician": 400},

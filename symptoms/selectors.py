@@ -1,0 +1,99 @@
+"""Reads for the history and the nurse's timeline: a fixed number of queries whatever the
+number of check-ins (each function below runs one)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from accounts.models import CYCLE_DAYS, Patient
+from symptoms.catalogue import GRADE_LABELS, SYMPTOMS, SYMPTOMS_BY_CODE
+from symptoms.models import CheckIn
+from symptoms.rules import RuleSet
+
+
+def cycle_window(patient: Patient, today: date | None = None) -> tuple[date, date]:
+    """The days the timeline shows: the current cycle so far, or the last 42 days."""
+    today = today or patient.local_today()
+    position = patient.cycle_position(today)
+    start = today - timedelta(days=(position[1] - 1) if position else CYCLE_DAYS - 1)
+    return start, today
+
+
+def _start_of(day: date, patient: Patient) -> datetime:
+    return datetime.combine(day, datetime.min.time(), patient.tz)
+
+
+def window_check_ins(patient: Patient, start: date, end: date) -> list[CheckIn]:
+    return list(
+        patient.check_ins.filter(
+            recorded_at__gte=_start_of(start, patient),
+            recorded_at__lt=_start_of(end + timedelta(days=1), patient),
+        )
+        .order_by("recorded_at")
+        .only("recorded_at", "temperature_c", "severity", "symptoms", "patient_id")
+    )
+
+
+def temperature_chart(patient: Patient, check_ins: list[CheckIn], ruleset: RuleSet) -> dict:
+    return {
+        "points": [
+            {"t": c.recorded_at.astimezone(patient.tz).strftime("%Y-%m-%dT%H:%M"),
+             "c": float(c.temperature_c), "s": c.severity}
+            for c in check_ins if c.temperature_c is not None
+        ],
+        "high": float(ruleset.fever_high_c),
+        "low": float(ruleset.temp_low_c),
+        "zone": patient.time_zone,
+    }
+
+
+@dataclass(frozen=True)
+class HeatRow:
+    label: str
+    cells: list[int | None]  # worst grade that day, None when not reported
+
+
+def symptom_heatmap(patient: Patient, check_ins: list[CheckIn], start: date, end: date
+                    ) -> tuple[list[date], list[HeatRow]]:
+    """Worst grade of each reported symptom per day; symptoms never reported are left out."""
+    days = [start + timedelta(days=n) for n in range((end - start).days + 1)]
+    index = {day: n for n, day in enumerate(days)}
+    grid: dict[str, list[int | None]] = {}
+    for check_in in check_ins:
+        column = index.get(check_in.recorded_at.astimezone(patient.tz).date())
+        if column is None:
+            continue
+        for code, grade in check_in.symptoms.items():
+            row = grid.setdefault(code, [None] * len(days))
+            row[column] = max(grade, row[column] or 0)
+    rows = [HeatRow(s.label, grid[s.code]) for s in SYMPTOMS if s.code in grid]
+    return days, rows
+
+
+def changes_since_previous(patient: Patient) -> tuple[CheckIn | None, list[str]]:
+    """The latest check-in and how it differs from the one before, in words."""
+    latest_two = list(patient.check_ins.order_by("-recorded_at", "-pk")[:2])
+    if not latest_two:
+        return None, []
+    latest = latest_two[0]
+    if len(latest_two) == 1:
+        return latest, ["First check-in."]
+    before = latest_two[1]
+    changes: list[str] = []
+    if latest.temperature_c is not None and before.temperature_c is not None:
+        delta = latest.temperature_c - before.temperature_c
+        if delta:
+            changes.append(f"Temperature {before.temperature_c} → {latest.temperature_c} °C "
+                           f"({delta:+.1f})")
+    for code in sorted(set(latest.symptoms) | set(before.symptoms),
+                       key=lambda c: [s.code for s in SYMPTOMS].index(c)
+                       if c in SYMPTOMS_BY_CODE else 99):
+        old, new = before.symptoms.get(code), latest.symptoms.get(code)
+        if old != new and code in SYMPTOMS_BY_CODE:
+            words = SYMPTOMS_BY_CODE[code].label
+            changes.append(f"{words}: {GRADE_LABELS.get(old, 'not reported')} → "
+                           f"{GRADE_LABELS.get(new, 'not reported')}")
+    if latest.severity != before.severity:
+        changes.append(f"Result {before.severity} → {latest.severity}")
+    return latest, changes or ["No change from the previous check-in."]

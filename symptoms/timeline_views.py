@@ -1,0 +1,56 @@
+"""The nurse's view of one patient over the infusion."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_safe
+
+from accounts import access
+from accounts.audit import record_read
+from symptoms.selectors import (
+    changes_since_previous,
+    cycle_window,
+    symptom_heatmap,
+    temperature_chart,
+    window_check_ins,
+)
+from symptoms.thresholds import ruleset_for_patient
+
+
+@login_required
+@require_safe
+def patient_timeline(request: HttpRequest, patient_id: int) -> HttpResponse:
+    if not request.user.is_care_staff:
+        raise Http404
+    patient = access.patient_for(request.user, patient_id)
+    record_read(request, patient, "view timeline")
+    ruleset = ruleset_for_patient(patient)
+    start, end = cycle_window(patient)
+    in_window = window_check_ins(patient, start, end)
+    days, heat_rows = symptom_heatmap(patient, in_window, start, end)
+    latest, changes = changes_since_previous(patient)
+    recent = Paginator(
+        patient.check_ins.select_related("recorded_by").order_by("-recorded_at"), 20
+    ).get_page(request.GET.get("page"))
+    context = {
+        "patient": patient,
+        "position": patient.cycle_position(end),
+        "chart": temperature_chart(patient, in_window, ruleset),
+        "days": days,
+        "heat_rows": heat_rows,
+        "latest": latest,
+        "changes": changes,
+        "page": recent,
+        "ruleset": ruleset,
+        "may_record": access.may_record_check_in(request.user, patient),
+        "extra_sections": timeline_sections(patient),
+    }
+    return render(request, "symptoms/patient_timeline.html", context)
+
+
+def timeline_sections(patient) -> list[str]:
+    """Templates other parts add to the timeline (alerts, when that part is installed)."""
+    return []
