@@ -27,6 +27,7 @@ from accounts.forms import (
 )
 from accounts.models import CaregiverLink
 from accounts.ratelimits import limit_by_ip
+from accounts.selectors import links_ending_soon, not_checked_in_today
 from portal.http import posted
 
 
@@ -52,11 +53,20 @@ def home(request: HttpRequest) -> HttpResponse:
 def staff_home(request: HttpRequest) -> HttpResponse:
     if not request.user.is_care_staff:
         raise Http404
-    teams = list(access.teams_for(request.user).order_by("name"))
+    teams = access.teams_for(request.user)
     patients = (
         access.patients_for(request.user).select_related("care_team").order_by("display_name")
     )
-    return render(request, "accounts/staff_home.html", {"teams": teams, "patients": patients})
+    return render(
+        request,
+        "accounts/staff_home.html",
+        {
+            "teams": list(teams.order_by("name")),
+            "patients": patients,
+            "not_checked_in": not_checked_in_today(teams),
+            "links_ending": links_ending_soon(teams),
+        },
+    )
 
 
 @login_required
