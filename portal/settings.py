@@ -289,8 +289,9 @@ ALERT_MAX_ATTEMPTS = env.int("ALERT_MAX_ATTEMPTS", default=5)
 ALERT_RETRY_BASE_SECONDS = env.float("ALERT_RETRY_BASE_SECONDS", default=10.0)
 ALERT_RETRY_MAX_SECONDS = env.float("ALERT_RETRY_MAX_SECONDS", default=300.0)
 # A row "in flight" longer than this belongs to a worker that died: the sweep retries it.
-# Must be well above EMAIL_TIMEOUT, or a slow but alive send could be sent twice.
-ALERT_STUCK_SECONDS = env.float("ALERT_STUCK_SECONDS", default=180.0)
+# Must be well above the longest send (EMAIL_TIMEOUT for each of SMTP's half-dozen steps),
+# or a slow but living worker's message could be sent a second time.
+ALERT_STUCK_SECONDS = env.float("ALERT_STUCK_SECONDS", default=120.0)
 # A pending row younger than this still has its own task on the way; the sweep leaves it.
 ALERT_REQUEUE_GRACE_SECONDS = env.float("ALERT_REQUEUE_GRACE_SECONDS", default=20.0)
 ALERT_SWEEP_SECONDS = env.float("ALERT_SWEEP_SECONDS", default=30.0)
@@ -316,11 +317,11 @@ ALERT_HEALTH_MAX_UNDELIVERED_SECONDS = env.float(
 ALERT_HEALTH_MAX_BEAT_SECONDS = env.float(
     "ALERT_HEALTH_MAX_BEAT_SECONDS", default=3 * ALERT_SWEEP_SECONDS + 30
 )
-# Publishing a task waits at most this long for the broker: a patient's request must never
-# hang on it (the sweep sends the row later instead).
-# (kombu copies these keys into the transport options: only the four it knows belong here.)
-ALERT_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2,
-                              "interval_max": 0.2}
+# Publishing a task gets one try, bounded by the broker's socket timeouts above: a patient's
+# request must never hang on a hung broker (the sweep sends the row later instead). redis-py
+# already reconnects a connection left stale by a Redis restart; a second try at a hung
+# Redis would only double the wait. (kombu copies these keys into the transport options.)
+ALERT_PUBLISH_RETRY_POLICY = {"max_retries": 0}
 CELERY_BEAT_SCHEDULE = {
     "alerts-sweep": {
         "task": "alerts.sweep",
@@ -329,3 +330,9 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": ALERT_SWEEP_SECONDS},
     },
 }
+if DJANGO_ENV == "test" and CELERY_BROKER_URL.startswith(f"sqla+sqlite:///{VAR_DIR}"):
+    # A test that commits a check-in publishes a task; without a broker of its own it must
+    # not leave it in the development broker, where `make run`'s worker would find it.
+    # Tests that run a real worker give it a real broker (tests/alerting/conftest.py).
+    CELERY_BROKER_URL = "memory://"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {}

@@ -143,3 +143,8 @@ class ThresholdChange(models.Model):
 
     def __str__(self) -> str:
         return f"thresholds of {self.patient or self.care_team} by {self.changed_by}"
+
+
+# Alerts and their deliveries live in symptoms/alerting/models.py; importing them here
+# registers them with the symptoms app.
+from symptoms.alerting.models import *  # noqa: E402, F403

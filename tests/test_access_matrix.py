@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from accounts.models import Role
 from symptoms import services
+from symptoms.alerting.services import alert_raise
 from symptoms.validation import parse_check_in
 from tests.conftest import verified_client
 from tests.factories import (
@@ -107,6 +108,16 @@ VIEWS: dict[str, View] = {
         "patient", get={"nurse": 200, "clinician": 200},
         post={"nurse": 400, "clinician": 400},
     ),
+    # Alerts (symptoms/alerting): staff pages; nurses and clinicians act on them.
+    "alert_detail": View("alert", get=STAFF_OK, post={r: NOT_ALLOWED for r in ROLES}),
+    "alert_acknowledge": View(
+        "alert", get={r: NOT_ALLOWED for r in ROLES}, post={"nurse": 302, "clinician": 302}
+    ),
+    "alert_resolve": View(
+        "alert", get={r: NOT_ALLOWED for r in ROLES},
+        # An empty POST is sent back to the alert with "Choose an outcome".
+        post={"nurse": 302, "clinician": 302},
+    ),
 }
 # URL patterns with an argument that is not an object id, and why they are not in the matrix.
 NOT_OBJECT_IDS = {
@@ -167,10 +178,14 @@ def world(db):
         )[0]
 
     own_check_in = {"adult": check_in(adult), "child": check_in(child)}
+    alerts = {patient.pk: alert_raise(patient=patient, severity="red", findings=[],
+                                      rules_version="v1", now=now)
+              for patient in (adult, child, stranger)}
     return {
         "team": team, "other": other, "adult": adult, "child": child, "stranger": stranger,
         "link": link, "foreign_link": foreign_link, "users": users,
         "own_check_in": own_check_in, "foreign_check_in": check_in(stranger),
+        "alerts": alerts,
     }
 
 
@@ -195,6 +210,7 @@ def _own(world, role: str, kind: str) -> int:
         "link": world["link"].pk,
         "user": world["users"]["caregiver"].pk,
         "membership": world["users"]["nurse"].memberships.get().pk,
+        "alert": world["alerts"][patient.pk].pk,
     }[kind]
 
 
@@ -216,6 +232,7 @@ def _foreign(world, role: str, kind: str) -> int:
                  else world["users"]["other_team_nurse"]).pk,
         "membership": (world["users"]["nurse"] if theirs
                        else world["users"]["other_team_nurse"]).memberships.get().pk,
+        "alert": world["alerts"][patient.pk].pk,
     }[kind]
 
 

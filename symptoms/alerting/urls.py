@@ -1,2 +1,11 @@
+from django.urls import path
 
-urlpatterns: list = []
+from symptoms.alerting import views
+
+urlpatterns = [
+    path("healthz", views.healthz, name="healthz"),
+    path("alerts/", views.alert_list, name="alert_list"),
+    path("alerts/<int:alert_id>/", views.alert_detail, name="alert_detail"),
+    path("alerts/<int:alert_id>/acknowledge", views.alert_acknowledge, name="alert_acknowledge"),
+    path("alerts/<int:alert_id>/resolve", views.alert_resolve, name="alert_resolve"),
+]

@@ -1,0 +1,89 @@
+"""Are alerts flowing? The checks behind /healthz (counts and ages only, no patient data)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.db import connection
+from django.db.models import Count, Min
+from django.utils import timezone
+
+from symptoms.alerting.models import UNDELIVERED, Delivery, DeliveryState, Heartbeat
+
+log = logging.getLogger(__name__)
+
+
+def _database() -> dict[str, Any]:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except Exception as exc:  # any failure means "down"
+        return {"ok": False, "error": type(exc).__name__}
+    return {"ok": True}
+
+
+def _broker() -> dict[str, Any]:
+    from portal.celery import app
+
+    try:
+        with app.connection_for_write() as conn:
+            # Bounded by the broker's connect and socket timeouts (settings): a hung Redis
+            # makes this check fail in seconds, not hang the health check.
+            conn.ensure_connection(max_retries=1,
+                                   timeout=settings.CELERY_BROKER_CONNECTION_TIMEOUT)
+            # A real round trip: the queue's length (LLEN on Redis, a COUNT on SQLAlchemy).
+            # kombu's virtual transports have no public call for it.
+            waiting = conn.default_channel._size(app.conf.task_default_queue)
+    except Exception as exc:  # any failure means "down"
+        return {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:200]}
+    return {"ok": True, "messages_waiting": waiting}
+
+
+def _deliveries(now: datetime) -> dict[str, Any]:
+    try:
+        undelivered = Delivery.objects.filter(state__in=UNDELIVERED).aggregate(
+            oldest=Min("created_at"), count=Count("pk"))
+        failed = Delivery.objects.filter(state=DeliveryState.FAILED,
+                                         alert__state__in=["open", "acknowledged"]).count()
+    except Exception as exc:  # reported under database
+        return {"ok": False, "error": type(exc).__name__}
+    oldest = undelivered["oldest"]
+    age = (now - oldest).total_seconds() if oldest else 0.0
+    return {
+        "ok": age <= settings.ALERT_HEALTH_MAX_UNDELIVERED_SECONDS,
+        "undelivered": undelivered["count"],
+        "oldest_undelivered_seconds": round(age, 1),
+        "failed_on_open_alerts": failed,
+    }
+
+
+def _beat(now: datetime) -> dict[str, Any]:
+    try:
+        beats = {h.name: h.last_run_at for h in Heartbeat.objects.all()}
+    except Exception as exc:  # reported under database
+        return {"ok": False, "error": type(exc).__name__}
+    last = beats.get("beat")
+    age = (now - last).total_seconds() if last else None
+    result: dict[str, Any] = {
+        "ok": age is not None and age <= settings.ALERT_HEALTH_MAX_BEAT_SECONDS,
+        "last_run": last.isoformat() if last else None,
+        "age_seconds": round(age, 1) if age is not None else None,
+    }
+    if "sweep-command" in beats:
+        result["last_sweep_command"] = beats["sweep-command"].isoformat()
+    return result
+
+
+def health_report(*, now: datetime | None = None) -> dict[str, Any]:
+    now = now or timezone.now()
+    checks = {
+        "database": _database(),
+        "broker": _broker(),
+        "deliveries": _deliveries(now),
+        "beat": _beat(now),
+    }
+    ok = all(check["ok"] for check in checks.values())
+    return {"status": "ok" if ok else "failing", "time": now.isoformat(), "checks": checks}
