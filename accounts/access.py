@@ -143,3 +143,38 @@ def users_managed_by(user: User | AnonymousUser):
         | Q(patient_record__care_team__in=teams)
         | Q(caregiver_links__patient__care_team__in=teams)
     ).distinct()
+
+
+def alerts_for(user: User | AnonymousUser):
+    """Alerts of the patients this member of staff looks after (nobody else sees alerts)."""
+    from symptoms.alerting.models import Alert
+
+    if not _signed_in(user) or not user.is_care_staff:
+        return Alert.objects.none()
+    return Alert.objects.filter(patient__in=patients_for(user))
+
+
+def alert_for(user: User | AnonymousUser, alert_id: object):
+    try:
+        pk = int(str(alert_id))
+    except ValueError:
+        raise Http404("No such alert.") from None
+    alert = (
+        alerts_for(user)
+        .select_related("patient__care_team", "acknowledged_by", "resolved_by")
+        .filter(pk=pk)
+        .first()
+    )
+    if alert is None:
+        raise Http404("No such alert.")
+    return alert
+
+
+def may_act_on_alert(user: User | AnonymousUser, alert) -> bool:
+    """Nurses and clinicians of the patient's team acknowledge and resolve; a team admin
+    sees alerts but does not act on them clinically."""
+    return (
+        _signed_in(user)
+        and user.role in (Role.NURSE, Role.CLINICIAN)
+        and patients_for(user).filter(pk=alert.patient_id).exists()
+    )

@@ -6,10 +6,17 @@ from accounts.access import patients_for
 
 
 def portal(request: HttpRequest) -> dict[str, object]:
-    """The care team's 24-hour number, always visible to patients and caregivers."""
+    """Patients and caregivers: the care team's 24-hour number, always visible.
+    Staff: the count of open red and amber alerts, always in the header."""
     user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated or user.is_care_staff:
+    if user is None or not user.is_authenticated:
         return {}
+    if user.is_care_staff:
+        if not user.is_verified():
+            return {}
+        from symptoms.alerting.queue import open_alert_counts
+
+        return {"alert_counts": open_alert_counts(user)}
     patient = patients_for(user).select_related("care_team").order_by("pk").first()
     if patient is None:
         return {}

@@ -50,6 +50,26 @@ class IdleTimeoutMiddleware:
         return self.get_response(request)
 
 
+class HtmxSignInRedirectMiddleware:
+    """A background htmx request whose session ended gets a whole-page redirect to sign in
+    (HX-Redirect), instead of having the sign-in form swapped into a corner of the page."""
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if (
+            request.headers.get("HX-Request")
+            and response.status_code == 302
+            and response["Location"].startswith(settings.LOGIN_URL_PATH)
+        ):
+            redirect = HttpResponse(status=204)
+            redirect["HX-Redirect"] = response["Location"]
+            return redirect
+        return response
+
+
 class StaffTwoFactorMiddleware:
     """Care-team staff and admin-site users must pass TOTP before any other page."""
 

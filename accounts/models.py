@@ -244,6 +244,10 @@ class Patient(models.Model):
             return None
         return cycle, elapsed % CYCLE_DAYS + 1
 
+    @property
+    def cycle_position_today(self) -> tuple[int, int] | None:
+        return self.cycle_position(self.local_today())
+
     def on_active_infusion(self, day: date | None = None) -> bool:
         position = self.cycle_position(day or self.local_today())
         return position is not None and position[1] <= INFUSION_DAYS

@@ -69,6 +69,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "accounts.middleware.HtmxSignInRedirectMiddleware",
     "accounts.middleware.IdleTimeoutMiddleware",
     "accounts.middleware.StaffTwoFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -124,6 +125,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
+LOGIN_URL_PATH = "/accounts/login/"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
@@ -147,6 +149,7 @@ SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = True
 
 INVITATION_TTL_HOURS = env.int("INVITATION_TTL_HOURS", default=72)
+QUEUE_REFRESH_SECONDS = env.int("QUEUE_REFRESH_SECONDS", default=10)
 
 # Cache: rate-limit counters (django-ratelimit) must be shared by every web process.
 # Redis in production; the embedded default is a table in the SQLite database.

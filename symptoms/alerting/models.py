@@ -13,6 +13,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from simple_history.models import HistoricalRecords
 
 from accounts.models import Patient
 from symptoms.models import CheckIn, Severity
@@ -71,10 +72,18 @@ class Alert(models.Model):
     outcome_note = models.TextField(max_length=2000, blank=True)
     check_ins = models.ManyToManyField(CheckIn, through="AlertCheckIn", related_name="alerts")
 
+    # Opening and acknowledging/resolving; escalation bookkeeping is in the deliveries.
+    history = HistoricalRecords(excluded_fields=["escalation_level", "escalation_round",
+                                                 "escalation_from", "last_notice_at"])
+
     class Meta:
         indexes = [
             # The escalation sweep reads unacknowledged alerts by age.
             models.Index(fields=["state", "escalation_from"], name="alert_state_escalation"),
+            # The nurse queue: open alerts, red first, oldest first. Partial, so resolved
+            # alerts (nearly all of them, after months) cost nothing.
+            models.Index(fields=["severity", "opened_at"], name="alert_open_queue",
+                         condition=~Q(state="resolved")),
         ]
         constraints = [
             # One open alert per patient: later check-ins attach to it. The service also

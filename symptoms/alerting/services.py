@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts import access
-from accounts.models import Patient, Role, User
+from accounts.models import Patient, User
 from symptoms.alerting.deliveries import deliveries_for_alert
 from symptoms.alerting.dispatch import deliveries_enqueue_on_commit
 from symptoms.alerting.models import Alert, AlertCheckIn, AlertState, Outcome, Purpose
@@ -124,11 +124,14 @@ def _fold_in(
 
 
 def alert_may_act(user: User, alert: Alert) -> bool:
-    """Nurses and clinicians of the patient's team acknowledge and resolve; a team admin
-    sees alerts but does not act on them clinically."""
-    return user.role in (Role.NURSE, Role.CLINICIAN) and access.patients_for(user).filter(
-        pk=alert.patient_id
-    ).exists()
+    return access.may_act_on_alert(user, alert)
+
+
+def _record_history(alert: Alert, user: User) -> None:
+    # The state change is claimed with a conditional update (one nurse wins a race), which
+    # django-simple-history does not see: write the history row for it here.
+    alert.refresh_from_db()
+    Alert.history.bulk_history_create([alert], update=True, default_user=user)
 
 
 def _check_may_act(user: User, alert: Alert) -> None:
@@ -158,7 +161,7 @@ def alert_acknowledge(
     if seen_notices is not None:
         claim = claim.filter(notices=seen_notices)
     if claim.update(state=AlertState.ACKNOWLEDGED, acknowledged_by=user, acknowledged_at=now):
-        alert.refresh_from_db()
+        _record_history(alert, user)
         return alert
     current = Alert.objects.select_related("acknowledged_by", "resolved_by").get(pk=alert.pk)
     if current.state == AlertState.RESOLVED:
@@ -186,7 +189,7 @@ def alert_resolve(
         outcome_note=note.strip()[:2000],
     )
     if resolved:
-        alert.refresh_from_db()
+        _record_history(alert, user)
         return alert
     current = Alert.objects.select_related("resolved_by").get(pk=alert.pk)
     by = _who(current.resolved_by, current.resolved_at, user)
