@@ -13,6 +13,7 @@ from accounts.audit import record_read
 from symptoms.selectors import (
     changes_since_previous,
     cycle_window,
+    patient_alerts,
     symptom_heatmap,
     temperature_chart,
     window_check_ins,
@@ -46,11 +47,7 @@ def patient_timeline(request: HttpRequest, patient_id: int) -> HttpResponse:
         "page": recent,
         "ruleset": ruleset,
         "may_record": access.may_record_check_in(request.user, patient),
-        "extra_sections": timeline_sections(patient),
+        "alerts": patient_alerts(patient),
+        "viewer_tz": request.user.time_zone,
     }
     return render(request, "symptoms/patient_timeline.html", context)
-
-
-def timeline_sections(patient) -> list[str]:
-    """Templates other parts add to the timeline (alerts, when that part is installed)."""
-    return []

@@ -16,7 +16,12 @@ from symptoms import services
 from symptoms.catalogue import GRADE_LABELS, SYMPTOMS_BY_CODE
 from symptoms.forms import CheckInForm
 from symptoms.models import CheckIn, Severity
-from symptoms.selectors import cycle_window, temperature_chart, window_check_ins
+from symptoms.selectors import (
+    alert_states_for,
+    cycle_window,
+    temperature_chart,
+    window_check_ins,
+)
 from symptoms.thresholds import ruleset_for_patient
 from symptoms.validation import CheckInInvalid
 
@@ -108,6 +113,9 @@ def check_in_history(request: HttpRequest, patient_id: int) -> HttpResponse:
     record_read(request, patient, "view history")
     check_ins = patient.check_ins.select_related("recorded_by").order_by("-recorded_at")
     page = Paginator(check_ins, 30).get_page(request.GET.get("page"))
+    alerts = alert_states_for(list(page))
+    for check_in in page:
+        check_in.alert = alerts.get(check_in.pk)
     # The chart covers the current cycle (or the last 42 days outside treatment).
     start, end = cycle_window(patient)
     position = patient.cycle_position(end)
