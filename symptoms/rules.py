@@ -305,13 +305,13 @@ def _worsening(
         own = symptom_findings.get(code)
         severity: Severity = "red" if own is not None and own.severity == "red" else "amber"
         before = last.symptoms[code]
-        assert last.recorded_at is not None
-        when = last.recorded_at.isoformat(timespec="minutes")
+        # Said as "N h earlier": a nurse reads it in any time zone without converting.
+        hours_before = round((reference - last.recorded_at).total_seconds() / 3600)
         found.append(Finding(
             "worsening", severity,
             f"{SYMPTOMS_BY_CODE[code].label}: grade {grade} ({GRADE_LABELS[grade]}), up from "
-            f"{before} ({GRADE_LABELS[before]}) at {when}: {rs.worsening_grades} or more "
-            f"grades worse within {rs.worsening_window_hours} h",
+            f"{before} ({GRADE_LABELS[before]}) {hours_before} h earlier: "
+            f"{rs.worsening_grades} or more grades worse within {rs.worsening_window_hours} h",
             values={
                 "symptom": code, "grade": grade, "previous_grade": before,
                 "previous_recorded_at": last.recorded_at.isoformat(),

@@ -408,3 +408,13 @@ def test_green_result_has_no_findings():
     result = judge({"temperature_c": 36.6, "pump": "running", "symptoms": {"headache": 1}})
 
     assert (result.severity, result.emergency, result.findings) == ("green", False, ())
+
+
+def test_worsening_says_how_long_before_in_hours_not_a_clock_time():
+    result = judge(
+        {"recorded_at": at(24), "symptoms": {"cough": 3}},
+        [{"recorded_at": at(0), "symptoms": {"cough": 1}}],
+    )
+
+    (worsening,) = [f for f in result.findings if f.rule == "worsening"]
+    assert "up from 1 (mild) 24 h earlier" in worsening.text
