@@ -53,16 +53,22 @@ def patients_for(user: User | AnonymousUser, now: datetime | None = None) -> Que
     return Patient.objects.none()
 
 
+def _one_or_404(queryset: QuerySet, object_id: object, what: str):
+    """The object with this id from what the user may see, or 404 exactly as for an id
+    that does not exist (a malformed id too)."""
+    try:
+        pk = int(str(object_id))
+    except ValueError:
+        raise Http404(f"No such {what}.") from None
+    found = queryset.filter(pk=pk).first()
+    if found is None:
+        raise Http404(f"No such {what}.")
+    return found
+
+
 def patient_for(user: User | AnonymousUser, patient_id: object) -> Patient:
     """The patient with this id if the user may see them; otherwise 404."""
-    try:
-        pk = int(str(patient_id))
-    except ValueError:
-        raise Http404("No such patient.") from None
-    patient = patients_for(user).select_related("care_team").filter(pk=pk).first()
-    if patient is None:
-        raise Http404("No such patient.")
-    return patient
+    return _one_or_404(patients_for(user).select_related("care_team"), patient_id, "patient")
 
 
 def may_record_check_in(user: User | AnonymousUser, patient: Patient) -> bool:
@@ -103,14 +109,7 @@ def may_invite(user: User | AnonymousUser, team: CareTeam) -> bool:
 
 
 def team_for(user: User | AnonymousUser, team_id: object) -> CareTeam:
-    try:
-        pk = int(str(team_id))
-    except ValueError:
-        raise Http404("No such care team.") from None
-    team = teams_for(user).filter(pk=pk).first()
-    if team is None:
-        raise Http404("No such care team.")
-    return team
+    return _one_or_404(teams_for(user), team_id, "care team")
 
 
 def check_ins_for(user: User | AnonymousUser):
@@ -121,14 +120,9 @@ def check_ins_for(user: User | AnonymousUser):
 
 
 def check_in_for(user: User | AnonymousUser, check_in_id: object):
-    try:
-        pk = int(str(check_in_id))
-    except ValueError:
-        raise Http404("No such check-in.") from None
-    check_in = check_ins_for(user).select_related("patient__care_team").filter(pk=pk).first()
-    if check_in is None:
-        raise Http404("No such check-in.")
-    return check_in
+    return _one_or_404(
+        check_ins_for(user).select_related("patient__care_team"), check_in_id, "check-in"
+    )
 
 
 def users_managed_by(user: User | AnonymousUser):
@@ -155,19 +149,11 @@ def alerts_for(user: User | AnonymousUser):
 
 
 def alert_for(user: User | AnonymousUser, alert_id: object):
-    try:
-        pk = int(str(alert_id))
-    except ValueError:
-        raise Http404("No such alert.") from None
-    alert = (
-        alerts_for(user)
-        .select_related("patient__care_team", "acknowledged_by", "resolved_by")
-        .filter(pk=pk)
-        .first()
+    return _one_or_404(
+        alerts_for(user).select_related("patient__care_team", "acknowledged_by", "resolved_by"),
+        alert_id,
+        "alert",
     )
-    if alert is None:
-        raise Http404("No such alert.")
-    return alert
 
 
 def may_act_on_alert(user: User | AnonymousUser, alert) -> bool:

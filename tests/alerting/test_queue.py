@@ -177,3 +177,14 @@ def test_queue_runs_a_fixed_number_of_queries(nurse, team, open_alerts,
 
 
 QUERIES_PER_QUEUE = 11
+
+
+def test_queue_is_paginated_and_the_poll_keeps_the_page(as_user, nurse, team):
+    for _ in range(27):
+        raise_alert(PatientFactory(care_team=team), nurse, temperature_c=38.2)
+    client = as_user(nurse)
+    first = client.get(reverse("alert_list"))
+    assert len(rows(first)) == 25
+    second = client.get(reverse("alert_list") + "?page=2")
+    assert len(rows(second)) == 2
+    assert "?partial=1&amp;page=2" in second.content.decode()
