@@ -110,6 +110,19 @@ def patient_data(patient: Patient, *, exported_by: str, now: datetime | None = N
             for link in patient.caregiver_links.select_related("caregiver")
         ],
         "check_ins": check_ins,
+        "alerts": [
+            {"opened_at": a.opened_at.isoformat(), "severity": a.severity,
+             "emergency": a.emergency, "rules": a.rules, "state": a.state,
+             "acknowledged_at": a.acknowledged_at.isoformat() if a.acknowledged_at else None,
+             "resolved_at": a.resolved_at.isoformat() if a.resolved_at else None,
+             "outcome": a.outcome, "outcome_note": a.outcome_note,
+             "messages": [
+                 {"step": d.step, "channel": d.channel, "to": d.role, "state": d.state,
+                  "sent_at": d.sent_at.isoformat() if d.sent_at else None}
+                 for d in a.deliveries.all()
+             ]}
+            for a in patient.alerts.prefetch_related("deliveries").order_by("opened_at")
+        ],
         "threshold_changes": [
             {"changed_at": t.changed_at.isoformat(), "changed_by": t.changed_by.full_name,
              "reason": t.reason, "old": t.old, "new": t.new}

@@ -58,6 +58,17 @@ def test_caregiver_downloads_everything_held_as_json(as_user, caregiver, child):
     assert data["caregivers"][0]["email"] == caregiver.email
     assert data["check_ins"][0]["temperature_c"] == 36.9
     assert data["check_ins"][0]["result"]["severity"] == "green"
+    assert data["alerts"] == []
+
+
+def test_json_export_includes_alerts_and_their_messages(as_user, patient):
+    record(patient, patient.user, temperature_c=38.8)
+    data = json.loads(as_user(patient.user).get(reverse("export_json", args=[patient.pk]))
+                      .content)
+    (alert,) = data["alerts"]
+    assert alert["severity"] == "red"
+    assert alert["state"] == "open"
+    assert {m["to"] for m in alert["messages"]} >= {"duty"}
 
 
 @pytest.mark.parametrize("name", ["export_csv", "export_json"])
