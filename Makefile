@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8000
 
-.PHONY: run test lint bench bench-alerts install install-dev migrate clean
+.PHONY: run test lint bench bench-docs bench-alerts bench-tools install install-dev migrate clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit("Homeline needs Python 3.11 or newer") if sys.version_info < (3, 11) else None'
@@ -45,12 +45,31 @@ lint: install-dev
 	  DJANGO_ALLOWED_HOSTS=homeline.example.org REDIS_URL=redis://127.0.0.1:6379/0 \
 	  $(BIN)/python manage.py check --deploy --fail-level WARNING
 
-bench: install-dev
-	DJANGO_ENV=test $(BIN)/python -m bench
+# Benchmarks (bench/): a production-like stack of their own (PostgreSQL and Redis from
+# DATABASE_URL / REDIS_URL or started on free ports, gunicorn, a Celery worker, an SMTP
+# sink), load from wrk. BENCH_ARGS="alerts scale" runs some; see docs/performance.md.
+bench: install-dev bench-tools
+	DJANGO_ENV=test $(BIN)/python -m bench $(BENCH_ARGS)
 
-# Red check-in commit -> SMTP, median and p95 over 200 alerts, beside a no-op task's round trip.
-bench-alerts: install-dev
+# The same, and the printed tables written into docs/performance.md.
+bench-docs: install-dev bench-tools
+	DJANGO_ENV=test $(BIN)/python -m bench --write-docs $(BENCH_ARGS)
+
+# Red check-in commit -> SMTP, median and p95 over 200 alerts, beside a no-op task's round
+# trip, idle and under half the check-in peak.
+bench-alerts: install-dev bench-tools
 	DJANGO_ENV=test $(BIN)/python -m bench alerts
+
+# wrk (the load generator): installed from Debian when missing and we may, else a clear stop.
+bench-tools:
+	@command -v wrk >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "Installing wrk (apt-get install wrk) for the benchmarks"; \
+	    apt-get install -y -qq wrk >/dev/null 2>&1 || \
+	      { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }; \
+	  else \
+	    echo "make bench needs wrk, the load generator: sudo apt-get install wrk" >&2; exit 1; \
+	  fi; }
 
 clean:
 	rm -rf var .pytest_cache

@@ -61,7 +61,7 @@ def main() -> None:
     total = sum(severities.values())
     mix = ", ".join(f"{k} {100 * v / total:.0f} %" for k, v in sorted(severities.items()))
     parse_median, judge_median = statistics.median(parse_rates), statistics.median(judge_rates)
-    print("\nRule engine alone (one core, no database)")
+    print("\n4. Rule engine alone (one core, no database)")
     print(f"  machine: {os.cpu_count()} cores, Python {platform.python_version()}, "
           f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC; {ROUNDS} rounds of {PER_ROUND}; mix: {mix}")
     print(f"  {'measure':<38}{'median':>14}{'min':>14}{'max':>14}")

@@ -34,3 +34,5 @@ urlpatterns = [
     path("", include("symptoms.alerting.urls")),
     path("admin/", admin.site.urls),
 ]
+# Benchmarks only: portal/bench_views.py has URLs only when HOMELINE_BENCH_VIEWS=1.
+urlpatterns += [path("bench/", include("portal.bench_views"))]
