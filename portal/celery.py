@@ -2,10 +2,21 @@
 
 import os
 
-from celery import Celery
+from celery import Celery, signals
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
 app = Celery("portal")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+# The worker keeps its database connection between tasks (Celery's Django fix-up would
+# otherwise open a new one for every alert), and Django's own rules close it when it is
+# older than CONN_MAX_AGE or has failed its health check, as for a web request.
+@signals.task_prerun.connect
+@signals.task_postrun.connect
+def _close_old_connections(**kwargs: object) -> None:
+    from django.db import close_old_connections
+
+    close_old_connections()

@@ -34,10 +34,11 @@ def _recorded_as(user: User) -> str:
 def check_in_previous(*, patient: Patient, before: datetime, ruleset: RuleSet) -> list[CheckInData]:
     """The patient's check-ins inside the worsening window before `before`."""
     since = before - timedelta(hours=ruleset.worsening_window_hours)
+    # Only what `worsening` reads: the time and the symptom grades.
     rows = patient.check_ins.filter(recorded_at__gte=since, recorded_at__lt=before).order_by(
         "-recorded_at"
-    )
-    return [row.to_data() for row in rows]
+    ).values_list("recorded_at", "symptoms")
+    return [CheckInData(recorded_at=at, symptoms=symptoms) for at, symptoms in rows]
 
 
 def check_in_record(
@@ -57,12 +58,6 @@ def check_in_record(
     now = now or timezone.now()
     if not access.may_record_check_in(recorded_by, patient):
         raise NotAllowed
-    if submission_key is not None:
-        existing = CheckIn.objects.filter(submission_key=submission_key).first()
-        if existing is not None:
-            if existing.patient_id != patient.pk or existing.recorded_by_id != recorded_by.pk:
-                raise NotAllowed
-            return existing, False
     recorded_at = data.recorded_at or now
     if recorded_at > now + FUTURE_TOLERANCE:
         raise CheckInInvalid({"recorded_at": "is in the future; give the time the reading "
@@ -99,10 +94,15 @@ def check_in_record(
             )
             _after_check_in(check_in)
     except IntegrityError:
-        # Two submits of one form raced past the look-up above: the first one won.
+        # The unique submission_key is the double-submit guard: a second submit of the same
+        # form (double tap, resend, or a race between the two) returns the first check-in.
+        # Not looked up beforehand: a resend is rare and every check-in would pay for it.
         if submission_key is not None:
             existing = CheckIn.objects.filter(submission_key=submission_key).first()
             if existing is not None:
+                if (existing.patient_id, existing.recorded_by_id) != (patient.pk,
+                                                                       recorded_by.pk):
+                    raise NotAllowed from None
                 return existing, False
         raise
     return check_in, True

@@ -32,11 +32,15 @@ def test_smtp_down_is_retried_with_back_off_and_the_row_shows_the_error(
     settings.ALERT_RETRY_MAX_SECONDS = 5
     use_smtp(settings, unused_port)  # nothing listens there yet
     record(patient, patient_user, temperature_c=38.5)
-    wait_until(lambda: the_notice().attempts >= 3, timeout=15, what="three failed attempts")
+    # The attempt rows are written after the row's counter: wait for three finished ones.
+    wait_until(lambda: DeliveryAttempt.objects.filter(delivery=the_notice(),
+                                                      finished_at__isnull=False).count() >= 3,
+               timeout=15, what="three failed attempts")
     row = the_notice()
     assert row.state in (DeliveryState.RETRY, DeliveryState.IN_FLIGHT)
     assert "refused" in row.last_error.lower()
-    tries = list(DeliveryAttempt.objects.filter(delivery=row).order_by("number")[:3])
+    tries = list(DeliveryAttempt.objects.filter(delivery=row, finished_at__isnull=False)
+                 .order_by("number")[:3])
     waits = [(b.started_at - a.finished_at).total_seconds() for a, b in itertools.pairwise(tries)]
     # Back-off 0.3 s then 0.6 s, less up to half of each for jitter.
     assert waits[0] >= 0.15, waits
