@@ -214,6 +214,8 @@ EMAIL_USE_TLS = _email.get("EMAIL_USE_TLS", False)
 EMAIL_USE_SSL = _email.get("EMAIL_USE_SSL", False)
 EMAIL_FILE_PATH = _email.get("EMAIL_FILE_PATH", str(VAR_DIR / "mail"))
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT_SECONDS", default=10)
+# The alert worker keeps its SMTP connection open between messages at most this long idle.
+EMAIL_REUSE_SECONDS = env.float("EMAIL_REUSE_SECONDS", default=30.0)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Homeline <no-reply@homeline.invalid>")
 
 # Celery. Tasks carry ids only (never health data) and JSON only.

@@ -7,7 +7,10 @@ The delivery service decides what to do with that; channels know nothing of rows
 
 from __future__ import annotations
 
+import contextlib
 import smtplib
+import threading
+import time
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -33,18 +36,65 @@ class Sender(Protocol):
     def send(self, message: Message, address: str) -> None: ...
 
 
+class _Connections(threading.local):
+    """One mail connection per worker process (and thread), kept open between alerts: the
+    SMTP handshake was most of an alert's latency. A connection idle longer than
+    EMAIL_REUSE_SECONDS is closed first (servers drop idle clients), and one that turns out
+    dead is replaced once at once, so reuse never delays an alert."""
+
+    connection = None
+    last_used = 0.0
+
+    def get(self):  # a Django email backend
+        now = time.monotonic()
+        if self.connection is not None and now - self.last_used > settings.EMAIL_REUSE_SECONDS:
+            self.discard()
+        if self.connection is None:
+            self.connection = get_connection(fail_silently=False,
+                                             timeout=settings.EMAIL_TIMEOUT)
+            self.connection.open()
+        self.last_used = now
+        return self.connection
+
+    def discard(self) -> None:
+        connection, self.connection = self.connection, None
+        if connection is not None:
+            # Already broken, perhaps: there is nothing to tell anyone.
+            with contextlib.suppress(Exception):
+                connection.close()
+
+
+_connections = _Connections()
+# A reused connection the server has closed fails with one of these before anything is sent.
+_STALE = (smtplib.SMTPServerDisconnected, ConnectionResetError, BrokenPipeError)
+
+
 class EmailChannel:
     """Email through Django's configured backend (SMTP in production, files in development)."""
 
     def send(self, message: Message, address: str) -> None:
+        try:
+            self._send(message, address, reused=_connections.connection is not None)
+        except Exception:
+            _connections.discard()
+            raise
+
+    def _send(self, message: Message, address: str, *, reused: bool) -> None:
         email = EmailMultiAlternatives(
             subject=message.subject, body=message.text, to=[address],
             from_email=settings.DEFAULT_FROM_EMAIL,
-            connection=get_connection(fail_silently=False, timeout=settings.EMAIL_TIMEOUT),
         )
         email.attach_alternative(message.html, "text/html")
         try:
-            email.send(fail_silently=False)
+            try:
+                email.connection = _connections.get()
+                email.send(fail_silently=False)
+            except _STALE:
+                if not reused:
+                    raise
+                _connections.discard()
+                email.connection = _connections.get()
+                email.send(fail_silently=False)
         except smtplib.SMTPRecipientsRefused as exc:
             codes = [code for code, _ in exc.recipients.values()]
             # 4xx is "not now" (mailbox busy, greylisting); 5xx is "never".
