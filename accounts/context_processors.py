@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.http import HttpRequest
 
 from accounts.access import patients_for
+from accounts.models import CareTeam
 
 
 def portal(request: HttpRequest) -> dict[str, object]:
@@ -20,6 +21,9 @@ def portal(request: HttpRequest) -> dict[str, object]:
     patient = patients_for(user).select_related("care_team").order_by("pk").first()
     if patient is None:
         return {}
-    team = patient.care_team
-    return {"care_line": {"team": team.name, "phone": team.line_phone,
-                          "emergency": team.emergency_number}}
+    return {"care_line": care_line(patient.care_team)}
+
+
+def care_line(team: CareTeam) -> dict[str, str]:
+    """What the header and the advice pages show: the team's 24-hour and emergency numbers."""
+    return {"team": team.name, "phone": team.line_phone, "emergency": team.emergency_number}

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from accounts import access
 from accounts.audit import record_read
+from accounts.context_processors import care_line
 from accounts.ratelimits import limit_by_user
 from portal.http import posted
 from symptoms import services
@@ -24,11 +25,6 @@ from symptoms.selectors import (
 )
 from symptoms.thresholds import ruleset_for_patient
 from symptoms.validation import CheckInInvalid
-
-
-def _care_line(patient) -> dict[str, str]:
-    team = patient.care_team
-    return {"team": team.name, "phone": team.line_phone, "emergency": team.emergency_number}
 
 
 @login_required
@@ -61,7 +57,7 @@ def check_in_new(request: HttpRequest, patient_id: int) -> HttpResponse:
             "form": form,
             "patient": patient,
             "on_behalf": request.user.is_care_staff,
-            "care_line": _care_line(patient),
+            "care_line": care_line(patient.care_team),
         },
         status=400 if form.is_bound and not form.is_valid() else 200,
     )
@@ -100,7 +96,7 @@ def check_in_result(request: HttpRequest, check_in_id: int) -> HttpResponse:
             "patient": patient,
             "symptoms": symptoms,
             "advice": advice,
-            "care_line": _care_line(patient),
+            "care_line": care_line(patient.care_team),
             "pump_problem": any(f["rule"] == "pump_problem" for f in check_in.findings),
         },
     )
@@ -133,7 +129,7 @@ def check_in_history(request: HttpRequest, patient_id: int) -> HttpResponse:
             "chart": chart,
             "others": others,
             "may_record": access.may_record_check_in(request.user, patient),
-            "care_line": _care_line(patient),
+            "care_line": care_line(patient.care_team),
             "position": position,
         },
     )
