@@ -373,3 +373,24 @@ class ClosureRequest(models.Model):
 
     def __str__(self) -> str:
         return f"closure of {self.user}"
+
+
+class EnrolmentCode(models.Model):
+    """A one-time code with which a staff member sets up their authenticator app
+    (accounts/enrolment.py). Without it, or the session in which they accepted their
+    invitation, whoever first has a staff account's password could enrol their own phone.
+
+    Issued by a team admin or superuser (accounts.enrolment.enrolment_code_issue); only a
+    SHA-256 of the code is stored. Valid until expires_at, once (used_at)."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="enrolment_codes")
+    code_hash = models.CharField(max_length=64, unique=True)
+    issued_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"enrolment code for {self.user} (until {self.expires_at:%Y-%m-%d %H:%M})"
