@@ -1,16 +1,25 @@
 from __future__ import annotations
 
-from datetime import date
+import re
 
 from django import forms
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
 
 from accounts.models import CareTeam, Patient, Role
+from portal.fields import (
+    StrictEmailField,
+    StrictTextField,
+    strict_formfield,
+)
+
+# Longer than any password manager makes; a megabyte typed into the box would only make
+# the password hash slow.
+PASSWORD_MAX_LENGTH = 256
 
 
 class EmailLoginForm(AuthenticationForm):
-    username = forms.EmailField(
+    username = StrictEmailField(
         label="Email address",
         widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}),
     )
@@ -27,10 +36,9 @@ class PatientForm(forms.ModelForm):
             "infusion_start_date",
             "planned_cycles",
         ]
-        widgets = {
-            "date_of_birth": forms.DateInput(attrs={"type": "date"}),
-            "infusion_start_date": forms.DateInput(attrs={"type": "date"}),
-        }
+        # Strict fields (portal/fields.py): date of birth 1900 to today, infusion start
+        # within a few years of today, a geographic time zone, digits-only counts.
+        formfield_callback = strict_formfield
 
     def __init__(self, *args: object, care_team: CareTeam, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
@@ -38,12 +46,6 @@ class PatientForm(forms.ModelForm):
         self.instance.care_team = care_team
         if not self.instance.pk:
             self.fields["time_zone"].initial = care_team.time_zone
-
-    def clean_date_of_birth(self) -> date:
-        born = self.cleaned_data["date_of_birth"]
-        if born > date.today():
-            raise forms.ValidationError("The date of birth cannot be in the future.")
-        return born
 
     def clean_hospital_number(self) -> str:
         number = self.cleaned_data["hospital_number"].strip().upper()
@@ -61,10 +63,11 @@ class InvitationForm(forms.Form):
         choices=[(Role.CAREGIVER, "Caregiver (parent or carer)"), (Role.PATIENT, "The patient")],
         widget=forms.RadioSelect,
     )
-    full_name = forms.CharField(max_length=150, label="Their name")
-    email = forms.EmailField(label="Their email address")
-    relationship = forms.CharField(
-        max_length=60, required=False, help_text="For a caregiver: mother, father, partner..."
+    full_name = StrictTextField(max_length=150, label="Their name")
+    email = StrictEmailField(label="Their email address")
+    relationship = StrictTextField(
+        max_length=60, required=False, label="Relationship",
+        help_text="For a caregiver: mother, father, partner...",
     )
     may_log = forms.BooleanField(
         label="May record check-ins", required=False, initial=True
@@ -82,20 +85,22 @@ class StaffInvitationForm(forms.Form):
         choices=[(Role.NURSE, "Nurse"), (Role.CLINICIAN, "Clinician"),
                  (Role.TEAM_ADMIN, "Team admin")],
     )
-    full_name = forms.CharField(max_length=150, label="Their name")
-    email = forms.EmailField(label="Their email address")
+    full_name = StrictTextField(max_length=150, label="Their name")
+    email = StrictEmailField(label="Their email address")
 
 
 class AcceptInvitationForm(forms.Form):
-    full_name = forms.CharField(max_length=150, label="Your name")
-    password1 = forms.CharField(
+    full_name = StrictTextField(max_length=150, label="Your name")
+    password1 = StrictTextField(
         label="Choose a password",
+        max_length=PASSWORD_MAX_LENGTH,
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
         help_text=password_validation.password_validators_help_text_html(),
     )
-    password2 = forms.CharField(
+    password2 = StrictTextField(
         label="Type the password again",
+        max_length=PASSWORD_MAX_LENGTH,
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
@@ -131,6 +136,7 @@ class TokenForm(forms.Form):
 
     def clean_token(self) -> str:
         token = self.cleaned_data["token"].replace(" ", "")
-        if not token.isdigit() or len(token) != 6:
+        # ASCII digits only: str.isdigit() also accepts Arabic-Indic and other digits.
+        if not re.fullmatch(r"[0-9]{6}", token):
             raise forms.ValidationError("Enter the 6 digits your app shows.")
         return token

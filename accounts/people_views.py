@@ -13,12 +13,14 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from accounts import access
 from accounts.models import ClosureRequest, Role, User
+from portal.fields import StrictTextField
 from portal.http import posted
 
 
 class ClosureForm(forms.Form):
-    reason = forms.CharField(
-        required=False, max_length=1000, label="Anything you want to tell us (optional)",
+    reason = StrictTextField(
+        required=False, max_length=1000, multiline=True,
+        label="Anything you want to tell us (optional)",
         widget=forms.Textarea(attrs={"rows": 3}),
     )
 

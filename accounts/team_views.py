@@ -12,6 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import access
 from accounts.models import CareTeam, Invitation, Membership
+from portal.fields import strict_formfield
 from portal.http import posted
 
 
@@ -25,6 +26,9 @@ class TeamSettingsForm(forms.ModelForm):
             "on_call_doctor_email", "on_call_doctor_phone",
         ]
         widgets = {"check_in_cutoff": forms.TimeInput(attrs={"type": "time"}, format="%H:%M")}
+        # Strict fields (portal/fields.py): digits-only minutes, a geographic time zone,
+        # emails of at most 254 characters, no control characters in numbers.
+        formfield_callback = strict_formfield
         labels = {
             "red_escalation_minutes": "Red: escalate if not acknowledged after (minutes)",
             "red_doctor_minutes": "Red: on-call doctor after (minutes)",

@@ -611,3 +611,19 @@ class StrictAdminMixin:
                 break
         kwargs.pop("form_class", None)
         return strict_formfield(db_field, **kwargs)
+
+
+def harden_admin_site(site: Any) -> list[str]:
+    """Give every ModelAdmin registered on `site` the strict fields (StrictAdminMixin),
+    third-party ones (auth groups, OTP devices, axes) included, so a model registered
+    later is covered without anyone remembering to. Call once, after autodiscovery
+    (portal/urls.py does). Returns the labels of the models it changed, for tests."""
+    changed = []
+    for model, model_admin in list(site._registry.items()):
+        if isinstance(model_admin, StrictAdminMixin):
+            continue
+        strict_class = type(f"Strict{type(model_admin).__name__}",
+                            (StrictAdminMixin, type(model_admin)), {})
+        site._registry[model] = strict_class(model, site)
+        changed.append(model._meta.label)
+    return changed

@@ -6,9 +6,12 @@ from django_otp.admin import OTPAdminSite
 from accounts import views as account_views
 from accounts.forms import EmailLoginForm
 from accounts.ratelimits import limit_by_ip
+from portal.fields import harden_admin_site
 
 # The admin site asks for a verified second factor like every staff page.
 admin.site.__class__ = OTPAdminSite
+# Every admin form parses its fields strictly (portal/fields.py), third-party ones too.
+harden_admin_site(admin.site)
 
 urlpatterns = [
     path("", account_views.home, name="home"),
