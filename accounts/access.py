@@ -125,18 +125,44 @@ def check_in_for(user: User | AnonymousUser, check_in_id: object):
     )
 
 
-def users_managed_by(user: User | AnonymousUser):
-    """People a team admin may deactivate: their teams' staff, patients and caregivers."""
+class ScopeMissing(LookupError):
+    """A team-scoped read was asked for without a care team. Raised rather than answering
+    with everyone (fail closed): a missing team is a programming error, never "all teams"."""
+
+
+def _require_team(team: CareTeam | None) -> CareTeam:
+    if not isinstance(team, CareTeam) or team.pk is None:
+        raise ScopeMissing("A care team is required for this team-scoped read.")
+    return team
+
+
+def patients_of_team(team: CareTeam | None) -> QuerySet[Patient]:
+    """The patients of one care team. Raises ScopeMissing when no saved team is given."""
+    return Patient.objects.filter(care_team=_require_team(team))
+
+
+def people_of_team(team: CareTeam | None, now: datetime | None = None):
+    """Accounts with an ACTIVE place in this one team: its staff (a membership), its
+    patients' own logins, and caregivers with an active (not revoked, not ended) link to
+    one of its patients. A revoked or ended link, or a place in another team, does not
+    count. Raises ScopeMissing when no saved team is given."""
     from accounts.models import User as UserModel
 
-    if not _signed_in(user) or user.role != Role.TEAM_ADMIN:
-        return UserModel.objects.none()
-    teams = teams_for(user)
+    team = _require_team(team)
+    links = CaregiverLink.objects.active(now or timezone.now()).filter(patient__care_team=team)
     return UserModel.objects.filter(
-        Q(memberships__team__in=teams)
-        | Q(patient_record__care_team__in=teams)
-        | Q(caregiver_links__patient__care_team__in=teams)
+        Q(memberships__team=team)
+        | Q(patient_record__care_team=team)
+        | Q(pk__in=links.values("caregiver_id"))
     ).distinct()
+
+
+def person_in_team_for(user: User | AnonymousUser, team: CareTeam, person_id: object):
+    """A person with an active place in `team`, for a team admin of that team; 404 for
+    anyone else, exactly as for an id that does not exist."""
+    if not may_manage_team(user, team):
+        raise Http404("No such person.")
+    return _one_or_404(people_of_team(team), person_id, "person")
 
 
 def alerts_for(user: User | AnonymousUser):

@@ -5,14 +5,13 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from accounts import access
-from accounts.models import ClosureRequest, Role, User
+from accounts import access, services
+from accounts.audit import record_read, record_reads
+from accounts.models import ClosureRequest, Role
 from portal.fields import StrictTextField
 from portal.http import posted
 
@@ -44,13 +43,16 @@ def account_close(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_safe
 def team_people(request: HttpRequest, team_id: int) -> HttpResponse:
+    """The people with an active place in this one team (see access.people_of_team)."""
     team = access.team_for(request.user, team_id)
     if not access.may_manage_team(request.user, team):
         raise Http404
-    people = access.users_managed_by(request.user).order_by("role", "full_name")
+    people = list(access.people_of_team(team).order_by("role", "full_name"))
     requests = ClosureRequest.objects.filter(
-        user__in=people, handled_at__isnull=True
+        user__in=[person.pk for person in people], handled_at__isnull=True
     ).select_related("user")
+    record_reads(request, access.patients_of_team(team).filter(user__in=people),
+                 "view people list")
     return render(request, "accounts/team_people.html",
                   {"team": team, "people": people, "requests": requests})
 
@@ -58,22 +60,37 @@ def team_people(request: HttpRequest, team_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def user_deactivate(request: HttpRequest, user_id: int) -> HttpResponse:
-    """Deactivate at once: the next request of any of their sessions is signed out
-    (Django's ModelBackend refuses inactive users when it loads the session's user)."""
-    person = access.users_managed_by(request.user).filter(pk=user_id).first()
-    if person is None or person.pk == request.user.pk:
+    """End a person's place in the team named by the POST field `team`; their account
+    ends only when no place in any team remains (services.person_end_in_team).
+
+    A person without an active place in one of the admin's teams is 404 like a missing
+    id. Without a team (or with one the admin does not manage) nothing changes."""
+    teams = [team for team in access.teams_for(request.user)
+             if access.may_manage_team(request.user, team)]
+    if not any(access.people_of_team(team).filter(pk=_int_or_none(user_id)).exists()
+               for team in teams):
         raise Http404
-    with transaction.atomic():
-        person = User.objects.select_for_update().get(pk=person.pk)
-        person.is_active = False
-        person.save(update_fields=["is_active"])
-        for closure in person.closure_requests.filter(handled_at__isnull=True):
-            closure.handled_at = timezone.now()
-            closure.handled_by = request.user
-            closure.save(update_fields=["handled_at", "handled_by"])
-    messages.success(request, f"{person.full_name} can no longer sign in.")
-    team = access.teams_for(request.user).order_by("pk").first()
+    if int(user_id) == request.user.pk:
+        raise Http404
+    team = next((t for t in teams if str(t.pk) == request.POST.get("team", "")), None)
+    if team is None:
+        messages.error(request, "Choose the team to end this person's place in.")
+        return redirect("staff_home")
+    person = access.person_in_team_for(request.user, team, user_id)
+    deactivated = services.person_end_in_team(person=person, team=team, by=request.user)
+    if deactivated:
+        messages.success(request, f"{person.full_name} can no longer sign in.")
+    else:
+        messages.success(request, f"{person.full_name} no longer has a place in {team.name}; "
+                                  "their place in another team is unchanged.")
     return redirect("team_people", team_id=team.pk)
+
+
+def _int_or_none(value: object) -> int | None:
+    try:
+        return int(str(value))
+    except ValueError:
+        return None
 
 
 @login_required
@@ -82,6 +99,7 @@ def patient_access_log(request: HttpRequest, patient_id: int) -> HttpResponse:
     patient = access.patient_for(request.user, patient_id)
     if request.user.role != Role.TEAM_ADMIN:
         raise Http404
-    entries = patient.access_logs.select_related("user").order_by("-at")[:500]
+    entries = list(patient.access_logs.select_related("user").order_by("-at")[:500])
+    record_read(request, patient, "view access log")
     return render(request, "accounts/patient_access_log.html",
                   {"patient": patient, "entries": entries})

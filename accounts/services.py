@@ -169,3 +169,71 @@ def caregiver_link_revoke(*, link: CaregiverLink, now: datetime | None = None) -
             current.revoked_at = now or timezone.now()
             current.save(update_fields=["revoked_at"])
             link.revoked_at = current.revoked_at
+
+
+def sessions_end(user: User) -> int:
+    """Delete every stored session signed in as `user`; returns how many.
+
+    Deactivation alone already signs a session out on its next request (Django's
+    ModelBackend refuses an inactive user); deleting the rows also drops what those
+    sessions hold (an invitation token, a half-finished step up). Only the database
+    session engine can be searched by user; with another engine this returns 0 and
+    relies on the inactive flag.
+    """
+    if settings.SESSION_ENGINE != "django.contrib.sessions.backends.db":
+        return 0
+    from django.contrib.auth import SESSION_KEY
+    from django.contrib.sessions.models import Session
+
+    ended = []
+    for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator():
+        if str(session.get_decoded().get(SESSION_KEY)) == str(user.pk):
+            ended.append(session.pk)
+    Session.objects.filter(pk__in=ended).delete()
+    return len(ended)
+
+
+def person_end_in_team(
+    *, person: User, team: CareTeam, by: User, now: datetime | None = None
+) -> bool:
+    """End `person`'s place in this one team, and their account only if nothing else remains.
+
+    In `team`: the staff membership is removed, active caregiver links to the team's
+    patients are revoked (at `now`), and a patient's own login (a patient account
+    belongs to one record, so its place is its whole use) is ended. Places in other teams
+    are never touched. If afterwards the account has no membership, no active caregiver
+    link and no patient record left in use, it is deactivated, its open closure requests
+    are marked handled by `by`, and its stored sessions are deleted.
+
+    Returns True when the account was deactivated. Every change is in the models'
+    history (simple_history), with `by` as the history user when called from a request.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        person = User.objects.select_for_update().get(pk=person.pk)
+        for membership in Membership.objects.filter(user=person, team=team):
+            membership._change_reason = f"place in {team.name} ended by {by.email}"
+            membership.delete()
+        for link in (CaregiverLink.objects.select_for_update().active(now)
+                     .filter(caregiver=person, patient__care_team=team)):
+            link.revoked_at = now
+            link._change_reason = f"place in {team.name} ended by {by.email}"
+            link.save(update_fields=["revoked_at"])
+        ends_patient_login = Patient.objects.filter(user=person, care_team=team).exists()
+        remains = not ends_patient_login and (
+            Membership.objects.filter(user=person).exists()
+            or CaregiverLink.objects.active(now).filter(caregiver=person).exists()
+            or Patient.objects.filter(user=person).exists()
+        )
+        if remains:
+            return False
+        person.is_active = False
+        person._change_reason = f"deactivated by {by.email}: no place left"
+        person.save(update_fields=["is_active"])
+        for closure in person.closure_requests.filter(handled_at__isnull=True):
+            closure.handled_at = now
+            closure.handled_by = by
+            closure.save(update_fields=["handled_at", "handled_by"])
+        # In the same transaction: if anything above fails, the sessions stay as they were.
+        sessions_end(person)
+    return True

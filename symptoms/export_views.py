@@ -25,7 +25,8 @@ def _filename(patient, extension: str) -> str:
 def export_csv(request: HttpRequest, patient_id: int) -> StreamingHttpResponse:
     patient = access.patient_for(request.user, patient_id)
     record_read(request, patient, "export csv")
-    response = StreamingHttpResponse(check_ins_csv(patient), content_type="text/csv")
+    response = StreamingHttpResponse(check_ins_csv(patient, request.user),
+                                     content_type="text/csv")
     response["Content-Disposition"] = f'attachment; filename="{_filename(patient, "csv")}"'
     return response
 
@@ -35,7 +36,7 @@ def export_csv(request: HttpRequest, patient_id: int) -> StreamingHttpResponse:
 def export_json(request: HttpRequest, patient_id: int) -> HttpResponse:
     patient = access.patient_for(request.user, patient_id)
     record_read(request, patient, "export json")
-    body = json.dumps(patient_data(patient, exported_by=request.user.email),
+    body = json.dumps(patient_data(patient, requester=request.user),
                       cls=DjangoJSONEncoder, indent=2, ensure_ascii=False)
     response = HttpResponse(body, content_type="application/json; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{_filename(patient, "json")}"'

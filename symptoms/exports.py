@@ -1,4 +1,13 @@
-"""A patient's data for download: check-ins as CSV, everything held as JSON."""
+"""A patient's data for download: check-ins as CSV, everything held as JSON.
+
+An export holds what its requester may see, no more:
+- care-team staff of the patient's team: everything the team holds (every caregiver link
+  with its email, ended and revoked ones too; nurses' notes; who changed thresholds);
+- the patient, or a caregiver with an active link: the patient's own record, check-ins and
+  alerts, and the requester's own link; no other person's email or link, no staff notes
+  (resolve notes, threshold-change reasons) and no staff names.
+Who may export at all is decided by accounts.access (the views fetch through it).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +18,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from accounts.models import Patient
+from accounts.models import CaregiverLink, Patient, User
 from symptoms.catalogue import SYMPTOM_CODES
 from symptoms.models import CheckIn
 
@@ -36,12 +45,24 @@ def _cell(value: object) -> str:
     return text
 
 
-def _row(check_in: CheckIn, patient: Patient) -> list[str]:
+def _is_staff_export(requester: User) -> bool:
+    return requester.is_care_staff
+
+
+def _recorder(check_in: CheckIn, requester: User) -> str:
+    """Staff see who recorded; the family see a name only for themselves, otherwise
+    how it was recorded ("a caregiver", "a nurse, after a phone call")."""
+    if _is_staff_export(requester) or check_in.recorded_by_id == requester.pk:
+        return check_in.recorded_by.full_name
+    return check_in.get_recorded_as_display()
+
+
+def _row(check_in: CheckIn, patient: Patient, requester: User) -> list[str]:
     values: dict[str, Any] = {
         "recorded_at_utc": check_in.recorded_at.astimezone(UTC).isoformat(),
         "recorded_at_local": check_in.recorded_at.astimezone(patient.tz).isoformat(),
         "recorded_as": check_in.recorded_as,
-        "recorded_by": check_in.recorded_by.full_name,
+        "recorded_by": _recorder(check_in, requester),
         "pump": check_in.pump,
         "notes": check_in.notes,
         "severity": check_in.severity,
@@ -61,8 +82,9 @@ class _Echo:
         return value
 
 
-def check_ins_csv(patient: Patient) -> Iterator[str]:
-    """CSV lines, oldest first, streamed so a long record does not sit in memory."""
+def check_ins_csv(patient: Patient, requester: User) -> Iterator[str]:
+    """CSV lines (CSV_FIELDS), oldest first, streamed so a long record does not sit in
+    memory. `requester` decides whether the recorder's name is shown (see _recorder)."""
     writer = csv.writer(_Echo())
     yield writer.writerow(CSV_FIELDS)
     rows = (
@@ -70,26 +92,62 @@ def check_ins_csv(patient: Patient) -> Iterator[str]:
         .iterator(chunk_size=1000)
     )
     for check_in in rows:
-        yield writer.writerow(_row(check_in, patient))
+        yield writer.writerow(_row(check_in, patient, requester))
 
 
-def patient_data(patient: Patient, *, exported_by: str, now: datetime | None = None) -> dict:
-    """Everything Homeline holds about the patient, as JSON-able data."""
+def _link_data(link: CaregiverLink, *, with_email: bool) -> dict:
+    data = {"name": link.caregiver.full_name, "relationship": link.relationship,
+            "may_log": link.may_log,
+            "ends_at": link.ends_at.isoformat() if link.ends_at else None,
+            "revoked_at": link.revoked_at.isoformat() if link.revoked_at else None}
+    if with_email:
+        data["email"] = link.caregiver.email
+    return data
+
+
+def _alert_data(alert, *, staff: bool) -> dict:
+    data = {
+        "opened_at": alert.opened_at.isoformat(), "severity": alert.severity,
+        "emergency": alert.emergency, "rules": alert.rules, "state": alert.state,
+        "acknowledged_at": alert.acknowledged_at.isoformat() if alert.acknowledged_at else None,
+        "resolved_at": alert.resolved_at.isoformat() if alert.resolved_at else None,
+        "outcome": alert.outcome,
+        # Which messages went out, by channel and recipient role, never an address.
+        "messages": [
+            {"step": d.step, "channel": d.channel, "to": d.role, "state": d.state,
+             "sent_at": d.sent_at.isoformat() if d.sent_at else None}
+            for d in alert.deliveries.all()
+        ],
+    }
+    if staff:
+        data["outcome_note"] = alert.outcome_note  # a nurse's note: staff only
+    return data
+
+
+def patient_data(patient: Patient, *, requester: User, now: datetime | None = None) -> dict:
+    """What `requester` may see of the patient, as JSON-able data (see the module text).
+
+    `requester` must already be allowed to see the patient (accounts.access); a family
+    member gets the family view, care staff the team's view."""
     from symptoms.validation import to_canonical_dict
 
+    staff = _is_staff_export(requester)
     check_ins = []
     for c in patient.check_ins.select_related("recorded_by").order_by("recorded_at", "pk"):
         check_ins.append({
             **to_canonical_dict(c.to_data()),
             "recorded_as": c.recorded_as,
-            "recorded_by": c.recorded_by.full_name,
+            "recorded_by": _recorder(c, requester),
             "saved_at": c.created_at.isoformat(),
             "result": {"severity": c.severity, "emergency": c.emergency,
                        "findings": c.findings, "rules_version": c.rules_version},
         })
-    return {
+    links = patient.caregiver_links.select_related("caregiver").order_by("created_at", "pk")
+    own_login = patient.user_id is not None and patient.user_id == requester.pk
+    data = {
         "exported_at": (now or timezone.now()).isoformat(),
-        "exported_by": exported_by,
+        "exported_by": requester.email,
+        "view": "care team" if staff else "patient and family",
         "patient": {
             "display_name": patient.display_name,
             "date_of_birth": patient.date_of_birth.isoformat(),
@@ -99,33 +157,28 @@ def patient_data(patient: Patient, *, exported_by: str, now: datetime | None = N
             "infusion_start_date": patient.infusion_start_date.isoformat()
             if patient.infusion_start_date else None,
             "planned_cycles": patient.planned_cycles,
-            "login": patient.user.email if patient.user else None,
+            # The patient's own sign-in email: to staff and to the patient themself.
+            "login": patient.user.email if patient.user and (staff or own_login) else None,
             "threshold_overrides": patient.thresholds,
         },
-        "caregivers": [
-            {"name": link.caregiver.full_name, "email": link.caregiver.email,
-             "relationship": link.relationship, "may_log": link.may_log,
-             "ends_at": link.ends_at.isoformat() if link.ends_at else None,
-             "revoked_at": link.revoked_at.isoformat() if link.revoked_at else None}
-            for link in patient.caregiver_links.select_related("caregiver")
-        ],
         "check_ins": check_ins,
         "alerts": [
-            {"opened_at": a.opened_at.isoformat(), "severity": a.severity,
-             "emergency": a.emergency, "rules": a.rules, "state": a.state,
-             "acknowledged_at": a.acknowledged_at.isoformat() if a.acknowledged_at else None,
-             "resolved_at": a.resolved_at.isoformat() if a.resolved_at else None,
-             "outcome": a.outcome, "outcome_note": a.outcome_note,
-             "messages": [
-                 {"step": d.step, "channel": d.channel, "to": d.role, "state": d.state,
-                  "sent_at": d.sent_at.isoformat() if d.sent_at else None}
-                 for d in a.deliveries.all()
-             ]}
+            _alert_data(a, staff=staff)
             for a in patient.alerts.prefetch_related("deliveries").order_by("opened_at")
         ],
-        "threshold_changes": [
+    }
+    if staff:
+        data["caregivers"] = [_link_data(link, with_email=True) for link in links]
+        data["threshold_changes"] = [
             {"changed_at": t.changed_at.isoformat(), "changed_by": t.changed_by.full_name,
              "reason": t.reason, "old": t.old, "new": t.new}
             for t in patient.threshold_changes.select_related("changed_by")
-        ],
-    }
+        ]
+    else:
+        data["caregivers"] = [_link_data(link, with_email=True) for link in links
+                              if link.caregiver_id == requester.pk and link.is_active()]
+        data["threshold_changes"] = [
+            {"changed_at": t.changed_at.isoformat(), "old": t.old, "new": t.new}
+            for t in patient.threshold_changes.all()
+        ]
+    return data
