@@ -58,6 +58,13 @@ class Alert(models.Model):
     escalation_from = models.DateTimeField()
     escalation_round = models.PositiveSmallIntegerField(default=1)
     escalation_level = models.PositiveSmallIntegerField(default=0)
+    # When the next escalation step is due (UTC); null when none is: acknowledged, resolved,
+    # or past its last step. The sweep reads only alerts due now, through a partial index,
+    # so alerts that have run out of steps never crowd out a new one (issue 10, kind 2).
+    escalation_due_at = models.DateTimeField(null=True, blank=True)
+    # What a nurse has seen: +1 whenever the alert's content changes (a check-in attached,
+    # a rise, a new finding). Acknowledge and resolve forms carry it; a stale one is refused.
+    version = models.PositiveIntegerField(default=1)
     acknowledged_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
         related_name="+",
@@ -74,12 +81,14 @@ class Alert(models.Model):
 
     # Opening and acknowledging/resolving; escalation bookkeeping is in the deliveries.
     history = HistoricalRecords(excluded_fields=["escalation_level", "escalation_round",
-                                                 "escalation_from", "last_notice_at"])
+                                                 "escalation_from", "last_notice_at",
+                                                 "escalation_due_at"])
 
     class Meta:
         indexes = [
-            # The escalation sweep reads unacknowledged alerts by age.
-            models.Index(fields=["state", "escalation_from"], name="alert_state_escalation"),
+            # The escalation sweep reads only alerts with a step due, soonest first.
+            models.Index(fields=["escalation_due_at"], name="alert_escalation_due",
+                         condition=Q(escalation_due_at__isnull=False)),
             # The nurse queue: open alerts, red first, oldest first. Partial, so resolved
             # alerts (nearly all of them, after months) cost nothing.
             models.Index(fields=["severity", "opened_at"], name="alert_open_queue",
@@ -122,6 +131,9 @@ class AlertCheckIn(models.Model):
     check_in = models.OneToOneField(CheckIn, on_delete=models.PROTECT, related_name="+")
     attached_at = models.DateTimeField()
     paged = models.BooleanField(default=False)
+    # The alert's version once this check-in was folded in: "what changed since version n"
+    # is every attachment with a higher one.
+    alert_version = models.PositiveIntegerField(default=1)
 
     def __str__(self) -> str:
         return f"{self.check_in} on alert {self.alert_id}"
@@ -131,6 +143,9 @@ class Channel(models.TextChoices):
     EMAIL = "email", "Email"
     SMS = "sms", "SMS"
     QUEUE = "queue", "Nurse queue"
+    # A step for a role the team has no contact for: recorded failed at once, never sent,
+    # so the gap shows on the queue, in /healthz and on the team settings page.
+    NONE = "none", "Nobody (no contact set)"
 
 
 class RecipientRole(models.TextChoices):
@@ -155,6 +170,9 @@ class DeliveryState(models.TextChoices):
     SENT = "sent", "Sent"
     RETRY = "retry", "Waiting to retry"
     FAILED = "failed", "Failed"
+    # Its reason was gone when it came to be sent (alert acknowledged or resolved, caregiver
+    # link ended, check-in made): not sent, and recorded why (`cancel_reason`).
+    CANCELLED = "cancelled", "Cancelled"
 
 
 UNDELIVERED = (DeliveryState.PENDING, DeliveryState.IN_FLIGHT, DeliveryState.RETRY)
@@ -166,7 +184,9 @@ class Delivery(models.Model):
     pending -> in_flight (claimed by one worker) -> sent
                          -> retry (transient failure; next_attempt_at) -> in_flight ...
                          -> failed (permanent, or out of attempts; a fallback row follows)
-    A row stuck in flight (its worker died) is put back to retry by the sweep.
+            (pending/retry/in_flight) -> cancelled (its reason is gone: symptoms.alerting.reasons)
+    A row stuck in flight (its worker died) is put back to retry by the sweep. A row for a
+    role with no contact is created failed on channel "none".
     """
 
     # The same step to the same address is one row: creating it twice is a no-op.
@@ -197,6 +217,8 @@ class Delivery(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
     failed_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancel_reason = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField()
     fallback_for = models.OneToOneField(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="fallback"
