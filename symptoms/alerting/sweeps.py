@@ -27,6 +27,7 @@ from symptoms.alerting.deliveries import (
     delivery_fallback,
 )
 from symptoms.alerting.dispatch import deliveries_enqueue_on_commit
+from symptoms.alerting.escalation import escalation_due_after, escalation_steps
 from symptoms.alerting.models import (
     Alert,
     AlertState,
@@ -109,39 +110,66 @@ def deliveries_due(*, now: datetime, grace: float | None = None) -> list[int]:
 # Escalation --------------------------------------------------------------------------------
 
 def _escalation_steps(alert: Alert, team: CareTeam) -> list[tuple[int, int, list[str]]]:
-    """(level, minutes after escalation_from, roles) for this alert's severity."""
-    if alert.severity == "red":
-        return [(1, team.red_escalation_minutes, [To.DUTY, To.ESCALATION]),
-                (2, team.red_doctor_minutes, [To.DOCTOR])]
-    return [(1, team.amber_escalation_minutes, [To.ESCALATION])]
+    """(level, minutes after escalation_from, roles): see symptoms.alerting.escalation."""
+    return escalation_steps(alert, team)
 
 
 def alerts_escalate(*, now: datetime) -> list[int]:
-    """Take every escalation step that is due on an open (unacknowledged) alert, once."""
+    """Take every escalation step that is due on an open (unacknowledged) alert, once.
+
+    Reads only alerts whose `escalation_due_at` has come (partial index alert_escalation_due),
+    soonest first, in batches of BATCH until none is left: an alert past its last step has no
+    due time, so any number of them never hides a new one. Returns the new delivery ids.
+    """
     created: list[int] = []
-    alerts = Alert.objects.filter(state=AlertState.OPEN).select_related("patient__care_team")
-    for alert in alerts.order_by("escalation_from")[:BATCH]:
-        for level, minutes, roles in _escalation_steps(alert, alert.patient.care_team):
-            if level <= alert.escalation_level:
-                continue
-            if now < alert.escalation_from + timedelta(minutes=minutes):
-                break
-            with transaction.atomic():
-                # Claim the step: only if nobody acknowledged, raised or escalated it since.
-                claimed = Alert.objects.filter(
-                    pk=alert.pk, state=AlertState.OPEN,
-                    escalation_round=alert.escalation_round, escalation_level__lt=level,
-                ).update(escalation_level=level)
-                if not claimed:
-                    break
-                alert.escalation_level = level
-                ids = deliveries_for_alert(
-                    alert=alert, purpose=Purpose.ESCALATION,
-                    step=f"escalation {alert.escalation_round}.{level}", roles=roles, now=now,
-                )
-                deliveries_enqueue_on_commit(ids)
-            created += ids
-            log.info("alert %s escalated to level %s", alert.pk, level)
+    done: set[int] = set()
+    while True:
+        batch = list(
+            Alert.objects.filter(state=AlertState.OPEN, escalation_due_at__lte=now)
+            .exclude(pk__in=done).select_related("patient__care_team")
+            .order_by("escalation_due_at", "pk")[:BATCH]
+        )
+        for alert in batch:
+            done.add(alert.pk)
+            created += _alert_escalate(alert, now)
+        if len(batch) < BATCH:
+            return created
+
+
+def _alert_escalate(alert: Alert, now: datetime) -> list[int]:
+    created: list[int] = []
+    team = alert.patient.care_team
+    for level, minutes, roles in _escalation_steps(alert, team):
+        if level <= alert.escalation_level:
+            continue
+        if now < alert.escalation_from + timedelta(minutes=minutes):
+            break
+        with transaction.atomic():
+            # Claim the step: only if nobody acknowledged, raised or escalated it since.
+            # The due time moves to the next step (or none after the last) in the same write.
+            due = escalation_due_after(alert, team, level)
+            claimed = Alert.objects.filter(
+                pk=alert.pk, state=AlertState.OPEN,
+                escalation_round=alert.escalation_round, escalation_level__lt=level,
+            ).update(escalation_level=level, escalation_due_at=due)
+            if not claimed:
+                return created  # someone else's write set the due time
+            alert.escalation_level, alert.escalation_due_at = level, due
+            ids = deliveries_for_alert(
+                alert=alert, purpose=Purpose.ESCALATION,
+                step=f"escalation {alert.escalation_round}.{level}", roles=roles, now=now,
+            )
+            deliveries_enqueue_on_commit(ids)
+        created += ids
+        log.info("alert %s escalated to level %s", alert.pk, level)
+    due = escalation_due_after(alert, team, alert.escalation_level)
+    if due != alert.escalation_due_at:
+        # Read as due but nothing was (the team lengthened its minutes meanwhile): put the
+        # time right, or the alert would be read again at every sweep.
+        Alert.objects.filter(pk=alert.pk, state=AlertState.OPEN,
+                             escalation_round=alert.escalation_round,
+                             escalation_level=alert.escalation_level).update(
+            escalation_due_at=due)
     return created
 
 

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import time_machine
 
+from accounts.models import Patient
+from symptoms.alerting import sweeps
+from symptoms.alerting.escalation import escalation_reschedule_team
 from symptoms.alerting.models import Alert, Delivery, Purpose
-from symptoms.alerting.services import alert_acknowledge, alert_raise
-from symptoms.alerting.sweeps import alerts_escalate
+from symptoms.alerting.services import alert_acknowledge, alert_raise, alert_resolve
+from symptoms.alerting.sweeps import BATCH, alerts_escalate
 from tests.alerting.conftest import record
+from tests.factories import PatientFactory
 
 START = datetime(2025, 6, 2, 9, 0, tzinfo=UTC)
 
@@ -118,7 +122,7 @@ def test_escalation_counts_real_minutes_across_a_clock_change(patient, team):
     assert len(escalations()) == 2
 
 
-def test_a_team_without_an_escalation_contact_sees_the_step_on_the_nurse_queue(
+def test_a_team_without_an_escalation_contact_gets_a_visible_failure_not_a_message_to_nobody(
     patient, patient_user, team
 ):
     team.escalation_email = ""
@@ -126,5 +130,116 @@ def test_a_team_without_an_escalation_contact_sees_the_step_on_the_nurse_queue(
     with time_machine.travel(START, tick=False):
         record(patient, patient_user, symptoms={"headache": 2})
     sweep_at(START + timedelta(hours=4))
-    assert [(d.channel, d.role) for d in Delivery.objects.filter(purpose=Purpose.ESCALATION)] \
-        == [("queue", "nurses")]
+    [row] = Delivery.objects.filter(purpose=Purpose.ESCALATION)
+    assert (row.channel, row.role, row.state) == ("none", "escalation", "failed")
+    assert "no escalation contact" in row.last_error
+
+
+# The due time: only what is due is read (issue 10, kind 2) -------------------------------
+
+def _stale_alerts(team, count: int) -> None:
+    """`count` red alerts opened long ago and past their last step (no due time), as a
+    hospital has after a busy week: bulk-made, they are the rows that used to fill the
+    sweep's batch."""
+    long_ago = START - timedelta(days=3)
+    patients = Patient.objects.bulk_create([
+        Patient(care_team=team, display_name=f"Stale {n}", date_of_birth=date(1980, 1, 1),
+                hospital_number=f"ST-{n:06d}") for n in range(count)])
+    Alert.objects.bulk_create([
+        Alert(patient=p, severity="red", rules=["temperature_high"],
+              red_rules=["temperature_high"], rules_version="v1", opened_at=long_ago,
+              last_notice_at=long_ago, escalation_from=long_ago, escalation_level=2,
+              escalation_due_at=None) for p in patients])
+
+
+def test_alerts_past_their_last_step_never_hide_a_new_red_alert(patient, patient_user, team,
+                                                                other_team):
+    # More open alerts than one batch, all older than the new one and all past their last
+    # step, in this team and another: the new red alert still escalates at 15 minutes.
+    _stale_alerts(team, BATCH // 2 + 10)
+    _stale_alerts(other_team, BATCH // 2 + 10)
+    assert Alert.objects.filter(state="open").count() > BATCH
+    with time_machine.travel(START, tick=False):
+        record(patient, patient_user, temperature_c=38.5)
+    sweep_at(START + timedelta(minutes=15))
+    new = Alert.objects.get(patient=patient)
+    assert escalations() == [("escalation 1.1", "duty", team.duty_email),
+                             ("escalation 1.1", "escalation", team.escalation_email)]
+    assert new.escalation_level == 1
+
+
+def test_more_alerts_due_than_one_batch_all_escalate_in_one_sweep(team, monkeypatch):
+    monkeypatch.setattr(sweeps, "BATCH", 4)
+    patients = [PatientFactory(care_team=team) for _ in range(10)]
+    with time_machine.travel(START, tick=False):
+        for p in patients:
+            alert_raise(patient=p, severity="red", findings=[], rules_version="v1", now=START)
+    sweep_at(START + timedelta(minutes=15))
+    assert set(Alert.objects.values_list("escalation_level", flat=True)) == {1}
+    assert Delivery.objects.filter(purpose=Purpose.ESCALATION).count() == 20
+
+
+def test_the_due_time_follows_the_alert_through_its_life(red_at_start, nurse, patient,
+                                                         patient_user):
+    alert = Alert.objects.get()
+    assert alert.escalation_due_at == START + timedelta(minutes=15)
+    sweep_at(START + timedelta(minutes=15))
+    alert.refresh_from_db()
+    assert alert.escalation_due_at == START + timedelta(minutes=30)
+    sweep_at(START + timedelta(minutes=30))
+    alert.refresh_from_db()
+    assert (alert.escalation_level, alert.escalation_due_at) == (2, None)  # last step taken
+    with time_machine.travel(START + timedelta(minutes=40), tick=False):
+        alert_acknowledge(alert=alert, user=nurse)
+    alert.refresh_from_db()
+    assert alert.escalation_due_at is None
+    # A new red finding after the acknowledgement pages again and starts a new round.
+    later = START + timedelta(minutes=50)
+    with time_machine.travel(later, tick=False):
+        record(patient, patient_user, pump="alarm")
+    alert.refresh_from_db()
+    assert (alert.state, alert.escalation_round, alert.escalation_due_at) == (
+        "open", 2, later + timedelta(minutes=15))
+
+
+def test_resolving_clears_the_due_time(red_at_start, nurse):
+    alert_resolve(alert=red_at_start, user=nurse, outcome="advice_given")
+    red_at_start.refresh_from_db()
+    assert red_at_start.escalation_due_at is None
+    sweep_at(START + timedelta(hours=2))
+    assert escalations() == []
+
+
+def test_changing_the_teams_minutes_moves_the_due_time_of_open_alerts(red_at_start, team):
+    team.red_escalation_minutes = 5
+    team.save()
+    assert escalation_reschedule_team(team) == 1
+    red_at_start.refresh_from_db()
+    assert red_at_start.escalation_due_at == START + timedelta(minutes=5)
+    sweep_at(START + timedelta(minutes=5))
+    assert len(escalations()) == 2
+
+
+def test_a_due_time_that_came_too_early_is_put_right_not_read_for_ever(red_at_start, team):
+    # The team lengthened its minutes and nobody rescheduled: the sweep reads the alert,
+    # takes no step, and moves its due time to the real one.
+    team.red_escalation_minutes = 20
+    team.save()
+    sweep_at(START + timedelta(minutes=15))
+    assert escalations() == []
+    red_at_start.refresh_from_db()
+    assert red_at_start.escalation_due_at == START + timedelta(minutes=20)
+
+
+def test_the_sweep_reads_due_alerts_through_the_partial_index(db):
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the plan is PostgreSQL's")
+    with connection.cursor() as cursor:
+        cursor.execute("SET enable_seqscan = off")
+        query = Alert.objects.filter(state="open", escalation_due_at__lte=START).order_by(
+            "escalation_due_at", "pk")[:BATCH]
+        plan = query.explain()
+        cursor.execute("RESET enable_seqscan")
+    assert "alert_escalation_due" in plan
