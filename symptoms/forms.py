@@ -129,7 +129,6 @@ class CheckInForm(forms.Form):
             self.fields[symptom_field_name(symptom.code)] = forms.ChoiceField(
                 required=False,
                 choices=GRADE_CHOICES,
-                initial="0",
                 widget=forms.RadioSelect,
                 label=symptom.words.capitalize(),
             )
@@ -197,12 +196,13 @@ class CheckInForm(forms.Form):
             record["pump"] = data["pump"]
         if data.get("notes"):
             record["notes"] = data["notes"]
-        # "None" is the easy default on the form; only symptoms the person graded are
-        # reported (clinical-rules.md: a symptom left out was not reported).
+        # clinical-rules.md: a symptom answered is reported, "none" (0) included; only a
+        # question left unanswered is "not reported". No answer is preselected, so the
+        # form reduces the answers exactly as parse_check_in() does for `triage`.
         grades = {}
         for symptom in SYMPTOMS:
-            raw = data.get(symptom_field_name(symptom.code)) or "0"
-            if raw != "0":
+            raw = data.get(symptom_field_name(symptom.code))
+            if raw not in (None, ""):
                 grades[symptom.code] = int(raw)
         if grades:
             record["symptoms"] = grades

@@ -12,7 +12,7 @@ never depends on the order in which symptoms were given.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from types import MappingProxyType
@@ -115,7 +115,9 @@ def evaluate(
     findings += _bp(check_in, rs)
     symptom_findings = {code: _symptom(code, grade, rs) for code, grade in _reported(check_in)}
     findings += [f for f in symptom_findings.values() if f is not None]
-    reference = check_in.recorded_at or now or datetime.now(UTC)
+    # In UTC: arithmetic and comparison of two datetimes in one ZoneInfo zone follow the
+    # wall clock, so a 72 h window across a clock change would be 71 or 73 real hours.
+    reference = (check_in.recorded_at or now or datetime.now(UTC)).astimezone(UTC)
     findings += _worsening(check_in, previous, rs, reference, symptom_findings)
     findings += _multiple_amber(findings)
 
@@ -291,8 +293,9 @@ def _worsening(
     """
     window_start = reference - timedelta(hours=rs.worsening_window_hours)
     in_window = [
-        p for p in previous
-        if p.recorded_at is not None and window_start <= p.recorded_at <= reference
+        replace(p, recorded_at=p.recorded_at.astimezone(UTC)) for p in previous
+        if p.recorded_at is not None
+        and window_start <= p.recorded_at.astimezone(UTC) <= reference
     ]
     found: list[Finding] = []
     for code, grade in _reported(check_in):

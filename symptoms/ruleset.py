@@ -271,3 +271,112 @@ def _order_errors(rs: RuleSet, overrides: Mapping[str, object]) -> dict[str, str
                 f"emergency grade {t.emergency} is below red grade {t.red}; lower red as well"
             )
     return errors
+
+
+# Resolving layers that contradict each other ------------------------------------------------
+# A team's and a patient's overrides are each valid when saved, but together (or after the
+# team changes its own) they can cross: the team's diarrhoea amber at 2, a patient's red at
+# 3, then the team clears its overrides and the default amber 4 is above the patient's red.
+# Judging a check-in must never fail on that (a refused check-in is a lost one), so the
+# write path resolves instead: every value that passes the limits is applied, layer by
+# layer; a value that does not is left out (the layer below stands, never looser than the
+# default); and where two thresholds of one rule cross, the stricter one wins. Each such
+# decision is returned as a sentence for the staff pages, so the conflict is seen and fixed.
+
+
+def resolve_layers(
+    layers: list[tuple[str, Mapping[str, object]]],
+) -> tuple[RuleSet, list[str]]:
+    """The rule set from the defaults and `layers` applied in order, and the conflicts.
+
+    `layers`: (who, overrides) pairs, e.g. [("team", team.thresholds), ("patient",
+    patient.thresholds)]. Never raises on what is stored: a refused value is skipped and
+    reported; thresholds of one rule that cross are resolved to the stricter value and
+    reported. Returns (ruleset, conflicts), conflicts being plain sentences (empty when
+    the layers agree).
+    """
+    ruleset = RuleSet.default()
+    conflicts: list[str] = []
+    for who, overrides in layers:
+        if not overrides:
+            continue
+        if not isinstance(overrides, Mapping):
+            conflicts.append(f"The {who}'s thresholds are not a mapping; they are ignored.")
+            continue
+        numbers: dict[str, object] = {}
+        symptoms = dict(ruleset.symptoms)
+        for key, raw in overrides.items():
+            if key == SYMPTOMS_KEY:
+                _resolve_symptoms(who, raw, symptoms, conflicts)
+            elif isinstance(key, str) and key in OVERRIDE_LIMITS:
+                try:
+                    numbers[key] = _number(key, raw)
+                except ValueError as refused:
+                    conflicts.append(f"The {who}'s {key} ({str(raw)[:20]}) is ignored: "
+                                     f"{refused}.")
+            else:
+                conflicts.append(f"The {who}'s threshold {str(key)[:40]!r} is unknown and "
+                                 "ignored.")
+        ruleset = replace(ruleset, symptoms=MappingProxyType(symptoms), **numbers)  # type: ignore[arg-type]
+    return _stricter_where_crossed(ruleset, conflicts)
+
+
+def _resolve_symptoms(
+    who: str, raw: object, symptoms: dict[str, SymptomThreshold], conflicts: list[str]
+) -> None:
+    if not isinstance(raw, Mapping):
+        conflicts.append(f"The {who}'s symptom thresholds are malformed and ignored.")
+        return
+    for code, levels in raw.items():
+        if code not in SYMPTOMS_BY_CODE or not isinstance(levels, Mapping):
+            conflicts.append(f"The {who}'s thresholds for {str(code)[:40]!r} are ignored "
+                             "(unknown symptom or malformed).")
+            continue
+        default = SYMPTOMS_BY_CODE[code]
+        changed = {}
+        for level, value in levels.items():
+            message = (_grade_error(level, value, getattr(default, level))
+                       if level in _LEVELS else "unknown level")
+            if message:
+                conflicts.append(f"The {who}'s {code} {str(level)[:20]} ({str(value)[:10]}) "
+                                 f"is ignored: {message}.")
+            else:
+                changed[level] = value
+        symptoms[code] = replace(symptoms[code], **changed)
+
+
+def _stricter_where_crossed(rs: RuleSet, conflicts: list[str]) -> tuple[RuleSet, list[str]]:
+    numbers: dict[str, int] = {}
+    for amber, red in (("diarrhoea_amber", "diarrhoea_red"), ("vomiting_amber", "vomiting_red")):
+        if getattr(rs, amber) > getattr(rs, red):
+            # Counts: lower is stricter; amber above red means amber never shows on its
+            # own, so it comes down to red.
+            conflicts.append(f"{amber} {getattr(rs, amber)} is above {red} {getattr(rs, red)}; "
+                             f"using {getattr(rs, red)} for both (the stricter).")
+            numbers[amber] = getattr(rs, red)
+    emergency, red_below, amber_below = (rs.spo2_emergency_below, rs.spo2_red_below,
+                                         rs.spo2_amber_below)
+    if emergency > red_below:
+        conflicts.append(f"spo2_emergency_below {emergency} is above spo2_red_below "
+                         f"{red_below}; red below {emergency} (the stricter).")
+        red_below = emergency
+    if red_below > amber_below:
+        conflicts.append(f"spo2_red_below {red_below} is above spo2_amber_below "
+                         f"{amber_below}; amber below {red_below} (the stricter).")
+        amber_below = red_below
+    numbers.update(spo2_red_below=red_below, spo2_amber_below=amber_below)
+    symptoms = dict(rs.symptoms)
+    for code, t in rs.symptoms.items():
+        red = t.red
+        if t.emergency is not None and t.emergency < red:
+            conflicts.append(f"{code}: emergency grade {t.emergency} is below red grade "
+                             f"{red}; red from grade {t.emergency} (the stricter).")
+            red = t.emergency
+        amber = t.amber
+        if amber is not None and amber > red:
+            conflicts.append(f"{code}: amber grade {amber} is above red grade {red}; amber "
+                             f"from grade {red} (the stricter).")
+            amber = red
+        if (amber, red) != (t.amber, t.red):
+            symptoms[code] = replace(t, amber=amber, red=red)
+    return replace(rs, symptoms=MappingProxyType(symptoms), **numbers), conflicts  # type: ignore[arg-type]

@@ -2,25 +2,39 @@
 
 from __future__ import annotations
 
+import json
+import logging
 import uuid
-from datetime import datetime, timedelta
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
 from accounts import access
 from accounts.models import Patient, Role, User
 from symptoms.models import CheckIn, RecordedAs, ThresholdChange
 from symptoms.rules import OverridesRefused, RuleSet, evaluate, validate_overrides
-from symptoms.thresholds import ruleset_for_patient
-from symptoms.validation import NON_FIELD, CheckInData, CheckInInvalid
+from symptoms.thresholds import ruleset_for_patient, team_base
+from symptoms.validation import NON_FIELD, CheckInData, CheckInInvalid, to_canonical_dict
 
 # A reading "taken" later than this after the server's clock is a mistyped time.
 FUTURE_TOLERANCE = timedelta(minutes=5)
+# A reading taken longer ago than this is a mistyped date (or an old note, not a check-in):
+# it would be judged against the wrong 72 h and attached to today's alert. A week covers a
+# reading written down at home and entered at the next clinic visit.
+PAST_LIMIT = timedelta(days=7)
+
+log = logging.getLogger(__name__)
 
 
 class NotAllowed(Exception):
     """The user may not do this to this patient (views answer 404)."""
+
+
+class CheckInNotSaved(Exception):
+    """The database failed twice while saving a valid check-in; nothing was saved. The
+    view shows a page, rendered without the database, that tells the patient to call."""
 
 
 def _recorded_as(user: User) -> str:
@@ -32,13 +46,50 @@ def _recorded_as(user: User) -> str:
 
 
 def check_in_previous(*, patient: Patient, before: datetime, ruleset: RuleSet) -> list[CheckInData]:
-    """The patient's check-ins inside the worsening window before `before`."""
+    """The patient's check-ins inside the worsening window before `before`.
+
+    The window is measured in real time: `before` is converted to UTC first, because
+    subtracting hours from a datetime in a ZoneInfo zone is wall-clock arithmetic (71 or
+    73 real hours across a clock change).
+    """
+    before = before.astimezone(UTC)
     since = before - timedelta(hours=ruleset.worsening_window_hours)
     # Only what `worsening` reads: the time and the symptom grades.
     rows = patient.check_ins.filter(recorded_at__gte=since, recorded_at__lt=before).order_by(
         "-recorded_at"
     ).values_list("recorded_at", "symptoms")
     return [CheckInData(recorded_at=at, symptoms=symptoms) for at, symptoms in rows]
+
+
+def recorded_at_refusal(recorded_at: datetime, now: datetime) -> str | None:
+    """Why a reading's time is not plausible (None if it is): not more than 5 minutes
+    ahead of the server's clock, not more than PAST_LIMIT (7 days) before it."""
+    if recorded_at > now + FUTURE_TOLERANCE:
+        return "is in the future; give the time the reading was taken"
+    if recorded_at < now - PAST_LIMIT:
+        return (f"is more than {PAST_LIMIT.days} days ago; give the time the reading was "
+                "taken, or leave it empty for now")
+    return None
+
+
+def _same_reading(saved: CheckIn, data: CheckInData) -> bool:
+    """Whether a resent submission carries what was saved under its key. A resend without
+    a time of its own ("now") matches whatever time the first one was given."""
+    sent = to_canonical_dict(data)
+    kept = to_canonical_dict(saved.to_data())
+    if data.recorded_at is None:
+        kept.pop("recorded_at", None)
+    else:
+        sent["recorded_at"] = data.recorded_at.astimezone(UTC).isoformat()
+        kept["recorded_at"] = saved.recorded_at.astimezone(UTC).isoformat()
+    return sent == kept
+
+
+def _key_for_changed_resend(submission_key: uuid.UUID, data: CheckInData) -> uuid.UUID:
+    """The key a resend with different content is saved under: derived from the first key
+    and the content, so resending that same changed form again is still one check-in."""
+    content = json.dumps(to_canonical_dict(data), sort_keys=True, default=str)
+    return uuid.uuid5(submission_key, content)
 
 
 def check_in_record(
@@ -51,28 +102,68 @@ def check_in_record(
 ) -> tuple[CheckIn, bool]:
     """Save a check-in with its result, in one transaction. Returns (check_in, created).
 
-    The same submission_key returns the check-in already saved for it, so a double tap
-    makes one check-in. The alert (and the delivery rows) are opened in the same
-    transaction; sending happens after commit.
+    A check-in that passes validation is saved; nothing here limits how many.
+    Resends (the unique submission_key):
+    - same key, same content: the check-in already saved is returned (a double tap or a
+      resent form makes one check-in);
+    - same key, different content (the form sent back with a changed reading): the new
+      reading is saved as a check-in of its own, under a key derived from the first key
+      and the content (so resending that changed form again still makes one). A reading
+      is never dropped.
+    The alert (and the delivery rows) are opened in the same transaction; sending happens
+    after commit. If the database connection drops during the transaction, the whole
+    transaction is tried once more on a new connection (the submission key makes that
+    safe); a second failure raises CheckInNotSaved.
+
+    Raises NotAllowed, CheckInInvalid (recorded_at outside the plausible window, naming
+    the field), CheckInNotSaved.
     """
     now = now or timezone.now()
     if not access.may_record_check_in(recorded_by, patient):
         raise NotAllowed
-    recorded_at = data.recorded_at or now
-    if recorded_at > now + FUTURE_TOLERANCE:
-        raise CheckInInvalid({"recorded_at": "is in the future; give the time the reading "
-                                             "was taken"})
-    ruleset = ruleset_for_patient(patient)
+    # Stored and compared in UTC: window arithmetic on a zone's wall clock is wrong
+    # across clock changes.
+    recorded_at = (data.recorded_at or now).astimezone(UTC)
+    refusal = recorded_at_refusal(recorded_at, now)
+    if refusal:
+        raise CheckInInvalid({"recorded_at": refusal})
+    key = submission_key or uuid.uuid4()
+    for attempt in (1, 2):
+        outer = transaction.get_connection().in_atomic_block
+        try:
+            return _record_once(patient, recorded_by, data, key, recorded_at, now)
+        except (OperationalError, InterfaceError):
+            # Only a transaction of our own can be replayed; inside a caller's it is theirs.
+            if outer or attempt == 2:
+                log.exception("check-in of patient %s not saved", patient.pk)
+                raise CheckInNotSaved from None
+            log.warning("database connection lost while saving a check-in; trying once "
+                        "more", exc_info=True)
+            transaction.get_connection().close()
+    raise AssertionError("unreachable")
+
+
+def _record_once(
+    patient: Patient, recorded_by: User, data: CheckInData, key: uuid.UUID,
+    recorded_at: datetime, now: datetime, *, changed_resend: bool = False,
+) -> tuple[CheckIn, bool]:
     try:
         with transaction.atomic():
-            previous = check_in_previous(patient=patient, before=recorded_at, ruleset=ruleset)
-            result = evaluate(data, previous, ruleset, now=now)
+            # The patient row is locked before the earlier check-ins are read: two check-ins
+            # of one patient at once are judged one after the other, so the second sees the
+            # first (`worsening`). The thresholds are read under the same lock.
+            locked = (Patient.objects.select_for_update(of=("self",))
+                      .select_related("care_team").get(pk=patient.pk))
+            ruleset = ruleset_for_patient(locked)
+            previous = check_in_previous(patient=locked, before=recorded_at, ruleset=ruleset)
+            result = evaluate(replace(data, recorded_at=recorded_at), previous, ruleset,
+                              now=now)
             check_in = CheckIn.objects.create(
-                patient=patient,
+                patient=locked,
                 recorded_at=recorded_at,
                 recorded_by=recorded_by,
                 recorded_as=_recorded_as(recorded_by),
-                submission_key=submission_key or uuid.uuid4(),
+                submission_key=key,
                 temperature_c=data.temperature_c,
                 antipyretic_last_6h=data.antipyretic_last_6h,
                 feels_suddenly_unwell=data.feels_suddenly_unwell,
@@ -94,17 +185,19 @@ def check_in_record(
             )
             _after_check_in(check_in)
     except IntegrityError:
-        # The unique submission_key is the double-submit guard: a second submit of the same
-        # form (double tap, resend, or a race between the two) returns the first check-in.
-        # Not looked up beforehand: a resend is rare and every check-in would pay for it.
-        if submission_key is not None:
-            existing = CheckIn.objects.filter(submission_key=submission_key).first()
-            if existing is not None:
-                if (existing.patient_id, existing.recorded_by_id) != (patient.pk,
-                                                                       recorded_by.pk):
-                    raise NotAllowed from None
-                return existing, False
-        raise
+        # The unique submission_key is the double-submit guard. Not looked up beforehand:
+        # a resend is rare and every check-in would pay for it.
+        existing = CheckIn.objects.filter(submission_key=key).first()
+        if existing is None:
+            raise
+        if (existing.patient_id, existing.recorded_by_id) != (patient.pk, recorded_by.pk):
+            raise NotAllowed from None
+        if _same_reading(existing, data):
+            return existing, False
+        if changed_resend:
+            raise  # a derived key taken by other content: cannot happen short of a collision
+        return _record_once(patient, recorded_by, data, _key_for_changed_resend(key, data),
+                            recorded_at, now, changed_resend=True)
     return check_in, True
 
 
@@ -126,7 +219,10 @@ def thresholds_set(
     """Replace a patient's (or a team's) threshold overrides, with a written reason.
 
     Refused (OverridesRefused naming each key) if any override would loosen a rule beyond
-    the limits of clinical-rules.md. Every change is kept with who, when, why, old and new.
+    the limits of clinical-rules.md, or would cross another threshold of the same rule:
+    a patient's against the team's in force; a team's against the overrides of every one
+    of its patients (so no combination saved here contradicts itself). Every change is
+    kept with who, when, why, old and new.
     """
     if (patient is None) == (team is None):
         raise ValueError("give exactly one of patient or team")
@@ -137,17 +233,19 @@ def thresholds_set(
             changed_by
         ).filter(pk=patient.pk).exists():
             raise NotAllowed
-        base = RuleSet.default().with_overrides(patient.care_team.thresholds or {})
-    else:
-        if not access.may_manage_team(changed_by, team):
-            raise NotAllowed
-        base = RuleSet.default()
-    errors = validate_overrides(overrides, base)
-    if errors:
-        raise OverridesRefused(errors)
+    elif not access.may_manage_team(changed_by, team):
+        raise NotAllowed
     target = patient if patient is not None else team
     with transaction.atomic():
+        # Locked before checking: a team change and a patient change at the same moment
+        # must not each pass against the other's old value.
+        if patient is not None:
+            type(patient.care_team).objects.select_for_update().get(pk=patient.care_team_id)
         target = type(target).objects.select_for_update().get(pk=target.pk)
+        errors = (patient_thresholds_refusals(target, overrides) if patient is not None
+                  else team_thresholds_refusals(target, overrides))
+        if errors:
+            raise OverridesRefused(errors)
         old = target.thresholds or {}
         target.thresholds = overrides
         target.save(update_fields=["thresholds"])
@@ -157,9 +255,43 @@ def thresholds_set(
         )
 
 
+def patient_thresholds_refusals(patient: Patient, overrides: object) -> dict[str, str]:
+    """Why these overrides may not be saved for this patient ({} if they may): the limits
+    of clinical-rules.md, and no crossing with the team's thresholds in force."""
+    if not isinstance(overrides, dict):
+        return {NON_FIELD: "thresholds must be an object of names and values"}
+    return validate_overrides(overrides, team_base(patient))
+
+
+def team_thresholds_refusals(team, overrides: object) -> dict[str, str]:
+    """Why these overrides may not be saved for this care team ({} if they may): the
+    limits, and for each patient of the team with overrides of their own, no crossing
+    with them (the error names the patient, whose thresholds are to be changed first).
+    Used by thresholds_set and by the admin site's team form."""
+    if not isinstance(overrides, dict):
+        return {NON_FIELD: "thresholds must be an object of names and values"}
+    errors = validate_overrides(overrides, RuleSet.default())
+    if errors:
+        return errors
+    team_rules = RuleSet.default().with_overrides(overrides)
+    for patient in Patient.objects.filter(care_team=team).exclude(thresholds={}).order_by("pk"):
+        if not isinstance(patient.thresholds, dict):
+            continue
+        crossing = validate_overrides(patient.thresholds, team_rules)
+        if crossing:
+            errors[NON_FIELD] = (
+                f"contradicts the thresholds of patient {patient.hospital_number} "
+                f"({'; '.join(f'{k}: {v}' for k, v in crossing.items())}); change that "
+                "patient's thresholds first"
+            )
+            break
+    return errors
+
+
 __all__ = [
     "NON_FIELD",
     "CheckInInvalid",
+    "CheckInNotSaved",
     "NotAllowed",
     "check_in_record",
     "thresholds_set",

@@ -29,7 +29,15 @@ def grade_field_name(code: str, level: str) -> str:
 
 
 class PatientThresholdsForm(forms.Form):
-    """Each field left at the team's value means "no override"."""
+    """A numeric field left empty follows the team's value (shown as its placeholder); a
+    value typed in is this patient's, stored even when it equals the team's today, so a
+    later change of the team's value does not move it (what the clinician decided is kept).
+    A symptom grade left at "default" follows the team's grade the same way.
+
+    Counts, oxygen and blood pressure take whole numbers only: 95.5 is refused, never
+    rounded to 95 (which would be looser than what was typed). Temperatures take one
+    decimal.
+    """
 
     reason = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 2}), max_length=1000,
@@ -44,12 +52,22 @@ class PatientThresholdsForm(forms.Form):
         self.in_force = in_force
         for name, label in NUMERIC.items():
             limit = OVERRIDE_LIMITS[name]
-            value = current.get(name, getattr(base, name))
-            self.fields[name] = forms.DecimalField(
-                label=label, required=True, initial=value,
-                help_text=f"allowed {limit.minimum} to {limit.maximum}",
-                max_digits=5, decimal_places=1,
-            )
+            team_value = getattr(base, name)
+            common = {
+                "label": label, "required": False, "initial": current.get(name),
+                "help_text": f"empty: the team's {team_value}; allowed {limit.minimum} to "
+                             f"{limit.maximum}",
+            }
+            if isinstance(team_value, Decimal):
+                field: forms.Field = forms.DecimalField(max_digits=3, decimal_places=1,
+                                                        **common)
+            else:
+                field = forms.IntegerField(
+                    error_messages={"invalid": "Enter a whole number (it is not rounded)."},
+                    **common,
+                )
+            field.widget.attrs["placeholder"] = str(team_value)
+            self.fields[name] = field
         overrides = current.get("symptoms", {})
         for symptom in SYMPTOMS:
             mine = overrides.get(symptom.code, {})
@@ -72,16 +90,15 @@ class PatientThresholdsForm(forms.Form):
         ]
 
     def overrides(self) -> dict[str, object]:
-        """The cleaned form as an overrides mapping: only values that differ from the base."""
+        """The cleaned form as an overrides mapping: every value given, as given (a
+        temperature as a string with one decimal, the others as ints)."""
         data = self.cleaned_data
         result: dict[str, object] = {}
         for name in NUMERIC:
             value = data.get(name)
             if value is None:
                 continue
-            base = getattr(self.base, name)
-            if Decimal(str(value)) != Decimal(str(base)):
-                result[name] = str(value) if isinstance(base, Decimal) else int(value)
+            result[name] = str(value) if isinstance(value, Decimal) else int(value)
         symptoms: dict[str, dict[str, int]] = {}
         for symptom in SYMPTOMS:
             for level in ("amber", "red"):

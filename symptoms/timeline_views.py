@@ -18,7 +18,7 @@ from symptoms.selectors import (
     temperature_chart,
     window_check_ins,
 )
-from symptoms.thresholds import ruleset_for_patient
+from symptoms.thresholds import ruleset_for_patient, threshold_conflicts
 
 
 @login_required
@@ -46,6 +46,7 @@ def patient_timeline(request: HttpRequest, patient_id: int) -> HttpResponse:
         "changes": changes,
         "page": recent,
         "ruleset": ruleset,
+        "threshold_conflicts": threshold_conflicts(patient),
         "may_record": access.may_record_check_in(request.user, patient),
         "alerts": patient_alerts(patient),
         "viewer_tz": request.user.time_zone,

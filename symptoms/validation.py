@@ -35,6 +35,9 @@ SYMPTOMS_KEY = "symptoms"
 ACCEPTED_KEYS: tuple[str, ...] = (*FIELDS_BY_NAME, SYMPTOMS_KEY)
 _RECORDED_AT_MAX_LENGTH = 64
 _KEY_DISPLAY_LENGTH = 40
+# Readings dated outside these years are typing mistakes (and 0001-01-01 minus 72 h
+# cannot even be computed). Wide enough for any archived series given to `triage`.
+_EARLIEST_YEAR, _LATEST_YEAR = 2000, 2099
 # Tab, newline and carriage return are ordinary in free text; other control characters
 # (NUL above all, which PostgreSQL refuses) and lone surrogates (which cannot be encoded
 # as UTF-8) would make a check-in that cannot be stored or exported.
@@ -209,6 +212,11 @@ def _parse_datetime(name: str, raw: object) -> datetime:
         raise _Refused(f"must be {expected}")
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise _Refused(f"has no UTC offset; give {expected}")
+    # Checked on the year alone: converting 0001-01-01 with an offset to UTC overflows.
+    # The write path narrows this to the last few days (symptoms.services).
+    if not (_EARLIEST_YEAR <= moment.year <= _LATEST_YEAR):
+        raise _Refused(f"{moment.date().isoformat()} is not a plausible date for a reading; "
+                       "give the date and time it was taken")
     return moment
 
 

@@ -6,12 +6,12 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.views.decorators.http import require_http_methods, require_safe
 
 from accounts import access
 from accounts.audit import record_read
 from accounts.context_processors import care_line
-from accounts.ratelimits import limit_by_user
 from portal.http import posted
 from symptoms import services
 from symptoms.catalogue import GRADE_LABELS, SYMPTOMS_BY_CODE
@@ -29,7 +29,6 @@ from symptoms.validation import CheckInInvalid
 
 @login_required
 @require_http_methods(["GET", "POST"])
-@limit_by_user("RATE_CHECK_IN", "check_in")
 def check_in_new(request: HttpRequest, patient_id: int) -> HttpResponse:
     patient = access.patient_for(request.user, patient_id)
     if not access.may_record_check_in(request.user, patient):
@@ -48,6 +47,12 @@ def check_in_new(request: HttpRequest, patient_id: int) -> HttpResponse:
             form.add_check_in_errors(invalid)
         except services.NotAllowed:
             raise Http404 from None
+        except services.CheckInNotSaved:
+            # Rendered without the request (no context processors): the database is what
+            # failed, and this page must still tell the patient to call.
+            page = render_to_string("symptoms/check_in_not_saved.html",
+                                    {"retry_url": request.path})
+            return HttpResponse(page, status=503)
         else:
             return redirect("check_in_result", check_in_id=check_in.pk)
     return render(
@@ -142,14 +147,15 @@ def patient_thresholds(request: HttpRequest, patient_id: int) -> HttpResponse:
     from django.contrib import messages
 
     from accounts.models import Role
-    from symptoms.rules import OverridesRefused, RuleSet
+    from symptoms.rules import OverridesRefused
     from symptoms.threshold_forms import PatientThresholdsForm
+    from symptoms.thresholds import team_base, threshold_conflicts
 
     patient = access.patient_for(request.user, patient_id)
     if request.user.role not in (Role.NURSE, Role.CLINICIAN):
         raise Http404
     record_read(request, patient, "view thresholds")
-    base = RuleSet.default().with_overrides(patient.care_team.thresholds or {})
+    base = team_base(patient)
     in_force = ruleset_for_patient(patient)
     form = PatientThresholdsForm(
         posted(request), base=base, current=patient.thresholds, in_force=in_force
@@ -172,6 +178,7 @@ def patient_thresholds(request: HttpRequest, patient_id: int) -> HttpResponse:
             "patient": patient,
             "form": form,
             "in_force": in_force,
+            "conflicts": threshold_conflicts(patient),
             "changes": patient.threshold_changes.select_related("changed_by")[:50],
         },
         status=400 if form.is_bound and form.errors else 200,

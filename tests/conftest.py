@@ -39,7 +39,9 @@ def _fresh_rate_limit_counters():
     from django.core.cache import caches
 
     cache = caches["default"]
-    if type(cache).__name__ == "RedisCache":
+    if hasattr(cache, "delete_pattern"):  # django-redis: the pattern gets our key prefix
+        cache.delete_pattern("*")
+    elif type(cache).__name__ == "RedisCache":
         client = cache._cache.get_client(None, write=True)
         keys = list(client.scan_iter(match=f"{cache.key_prefix}:*"))
         if keys:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import timedelta
 from decimal import Decimal
@@ -94,10 +95,17 @@ def test_the_thresholds_in_force_are_stored_with_the_check_in(as_user, patient):
     assert check_in.ruleset["fever_high_c"] == 37.2
 
 
-def test_symptoms_left_at_none_are_not_reported(as_user, patient):
+def test_a_symptom_answered_none_is_reported_and_one_left_unanswered_is_not(as_user, patient):
+    # clinical-rules.md: "none" (0) answered is reported; only an unanswered question is not.
     client = as_user(patient.user)
     submit(client, patient, temperature="36.8", symptom_headache="0", symptom_nausea="2")
-    assert CheckIn.objects.get().symptoms == {"nausea": 2}
+    assert CheckIn.objects.get().symptoms == {"headache": 0, "nausea": 2}
+
+
+def test_no_grade_is_preselected_on_the_form(as_user, patient):
+    page = as_user(patient.user).get(reverse("check_in_new", args=[patient.pk])).content.decode()
+    assert 'name="symptom_fatigue"' in page
+    assert not re.search(r'name="symptom_fatigue"[^>]*checked', page)
 
 
 def test_worsening_is_judged_against_the_previous_check_in(as_user, patient):

@@ -16,9 +16,9 @@ from symptoms.validation import parse_check_in
 pytestmark = pytest.mark.django_db
 
 DEFAULT_FORM = {
-    "fever_high_c": "37.5", "temp_low_c": "36.0", "spo2_red_below": "92",
-    "spo2_amber_below": "95", "bp_low_below": "90", "diarrhoea_amber": "4",
-    "diarrhoea_red": "7", "vomiting_amber": "2", "vomiting_red": "6",
+    "fever_high_c": "", "temp_low_c": "", "spo2_red_below": "",
+    "spo2_amber_below": "", "bp_low_below": "", "diarrhoea_amber": "",
+    "diarrhoea_red": "", "vomiting_amber": "", "vomiting_red": "",
 }
 
 

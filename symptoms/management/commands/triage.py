@@ -16,7 +16,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from symptoms.rules import OverridesRefused, RuleSet, evaluate
+from symptoms.rules import RuleSet, evaluate
 from symptoms.validation import CheckInData, CheckInInvalid, parse_check_in
 
 INVALID_INPUT = 2
@@ -162,10 +162,10 @@ class Command(BaseCommand):
         except Patient.DoesNotExist:
             raise _refuse(f"--patient: no patient with id {patient_id}") from None
 
-        from symptoms.thresholds import ruleset_for_patient
+        from symptoms.thresholds import ruleset_for_patient, threshold_conflicts
 
-        try:
-            return ruleset_for_patient(patient)
-        except OverridesRefused as exc:
-            # Stored thresholds that no longer pass the limits: a data problem, not input.
-            raise CommandError(f"patient {patient_id}: stored thresholds refused: {exc}") from None
+        # Stored thresholds that contradict each other judge with the stricter value, as
+        # the check-in path does; say so on stderr.
+        for conflict in threshold_conflicts(patient):
+            self.stderr.write(f"patient {patient_id}: {conflict}")
+        return ruleset_for_patient(patient)
