@@ -34,6 +34,8 @@ from symptoms.alerting.models import (
     Purpose,
     RecipientRole,
 )
+from symptoms.alerting.reasons import delivery_cancel_if_reason_gone
+from symptoms.alerting.undeliverable import undeliverable_step
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +71,8 @@ def deliveries_for_alert(
     """The rows for one step of an alert to these team roles; ids of the new ones.
 
     Each role gets email, and SMS too for the severities that page by SMS. A role with no
-    contact at all puts the step on the nurse queue, so that the gap is seen.
+    contact at all is a failure, not a message to nobody: a row on channel "none", failed at
+    once (symptoms.alerting.undeliverable), which the queue, /healthz and team settings show.
     """
     team = alert.patient.care_team
     created: list[Delivery | None] = []
@@ -81,7 +84,9 @@ def deliveries_for_alert(
         if phone and alert.severity in settings.ALERT_SMS_SEVERITIES:
             targets.append((Channel.SMS, phone))
         if not targets:
-            targets.append((Channel.QUEUE, ""))
+            created.append(undeliverable_step(alert=alert, purpose=purpose, step=step,
+                                              role=role, now=now))
+            continue
         for channel, address in targets:
             created.append(_row(
                 key=f"alert:{alert.pk}:{purpose}:{step}:{channel}:{address or role}",
@@ -138,6 +143,10 @@ def delivery_send(*, delivery_id: int, now: datetime | None = None) -> SendOutco
     delivery = Delivery.objects.select_related(
         "alert", "patient__care_team", "user", "fallback_for"
     ).get(pk=delivery_id)
+    # Alert lifecycle: a row that waited may have lost its reason (alert acknowledged or
+    # resolved, caregiver link revoked, check-in made): then it is cancelled, not sent.
+    if delivery_cancel_if_reason_gone(delivery=delivery, token=token, now=now):
+        return SendOutcome(state=DeliveryState.CANCELLED)
     attempt = DeliveryAttempt.objects.create(
         delivery=delivery, number=delivery.attempts, started_at=now, worker=WORKER_NAME
     )
@@ -215,6 +224,16 @@ def delivery_fallback(*, delivery: Delivery, now: datetime) -> list[int]:
     if (settings.ALERT_FALLBACK_CHANNEL == Channel.SMS and delivery.channel != Channel.SMS
             and phone):
         channel, address, role = Channel.SMS, phone, delivery.role
+    elif (settings.ALERT_FALLBACK_CHANNEL == Channel.SMS and delivery.channel != Channel.QUEUE
+          and delivery.alert is not None and delivery.role in _TEAM_CONTACTS and not phone):
+        # Alert-lifecycle (issue 10 kind 2): no phone to fall back to is a failure everyone
+        # sees (queue, /healthz, team settings), not a queue row marked "sent".
+        return undeliverable_step(
+            alert=delivery.alert, purpose=Purpose.FALLBACK, step=f"fallback for #{delivery.pk}",
+            role=delivery.role, now=now, fallback_for=delivery,
+            why=(f"The {delivery.get_channel_display().lower()} failed and the team has no "
+                 "phone to fall back to: only this page shows it. Add a duty phone in the "
+                 "team settings.")) or []
     elif delivery.channel != Channel.QUEUE:
         channel, address, role = Channel.QUEUE, "", RecipientRole.NURSES
     else:

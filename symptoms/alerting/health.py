@@ -60,6 +60,18 @@ def _deliveries(now: datetime) -> dict[str, Any]:
     }
 
 
+def _recipients() -> dict[str, Any]:
+    # Alert lifecycle (issue 10 kind 2): escalation or fallback steps that reached nobody
+    # because the team has no contact for the role, on alerts still open.
+    from symptoms.alerting.undeliverable import undeliverable_count
+
+    try:
+        count = undeliverable_count()
+    except Exception as exc:  # reported under database
+        return {"ok": False, "error": type(exc).__name__}
+    return {"ok": count == 0, "undeliverable_steps": count}
+
+
 def _beat(now: datetime) -> dict[str, Any]:
     try:
         beats = {h.name: h.last_run_at for h in Heartbeat.objects.all()}
@@ -84,6 +96,7 @@ def health_report(*, now: datetime | None = None) -> dict[str, Any]:
         "broker": _broker(),
         "deliveries": _deliveries(now),
         "beat": _beat(now),
+        "recipients": _recipients(),
     }
     ok = all(check["ok"] for check in checks.values())
     return {"status": "ok" if ok else "failing", "time": now.isoformat(), "checks": checks}

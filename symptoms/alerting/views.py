@@ -6,6 +6,7 @@ team's alert answers 404 like one that does not exist.
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from django.conf import settings
@@ -13,8 +14,9 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Q
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
@@ -25,7 +27,7 @@ from accounts.models import Role
 from symptoms.alerting import services
 from symptoms.alerting.health import health_report
 from symptoms.alerting.models import Alert, AlertState, Delivery, DeliveryState, Outcome
-from symptoms.alerting.queue import queue_alerts
+from symptoms.alerting.queue import alert_row_findings, queue_alerts
 
 QUEUE_PAGE_SIZE = 25
 
@@ -45,12 +47,33 @@ def _alert_for(request: HttpRequest, alert_id: int, *, to_act: bool = False) -> 
 
 
 def _back(request: HttpRequest, alert: Alert) -> HttpResponse:
-    """Back to the queue when the action came from it, else to the alert."""
+    """Back to where the action came from (`next`, the queue) or else to the alert.
+
+    `next` is followed only when it is a local path ("/alerts/"): never reversed as a view
+    name, never another host or scheme; anything else goes to the queue.
+    """
     target = request.POST.get("next", "")
-    if target and url_has_allowed_host_and_scheme(target, {request.get_host()},
-                                                  request.is_secure()):
-        return redirect(target)
-    return redirect("alert_detail", alert_id=alert.pk)
+    if not target:
+        return redirect("alert_detail", alert_id=alert.pk)
+    if (target.startswith("/") and not target.startswith(("//", "/\\"))
+            and url_has_allowed_host_and_scheme(target, {request.get_host()},
+                                                require_https=request.is_secure())):
+        return HttpResponseRedirect(target)
+    return HttpResponseRedirect(reverse("alert_list"))
+
+
+_VERSION = re.compile(r"[0-9]{1,9}")
+
+
+def _seen_version(request: HttpRequest) -> int | None:
+    """The alert version the page showed (the forms carry it); None if missing or not a
+    plain number (then the action is refused: the page is out of date)."""
+    value = request.POST.get("seen_version", "")
+    return int(value) if _VERSION.fullmatch(value) else None
+
+
+STALE_PAGE = ("This page is out of date: here is the alert as it is now. Look at it, then "
+              "act again.")
 
 
 @login_required
@@ -61,6 +84,8 @@ def alert_list(request: HttpRequest) -> HttpResponse:
         raise Http404
     page = Paginator(queue_alerts(request.user), QUEUE_PAGE_SIZE).get_page(
         request.GET.get("page"))
+    for alert in page:
+        alert.row_findings = alert_row_findings(alert)
     # Failed messages stay in view until their alert is resolved; a failed reminder (no
     # alert) for two days.
     recent = timezone.now() - timedelta(days=2)
@@ -84,7 +109,14 @@ def alert_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def alert_detail(request: HttpRequest, alert_id: int) -> HttpResponse:
-    alert = _alert_for(request, alert_id)
+    return _detail(request, _alert_for(request, alert_id))
+
+
+def _detail(request: HttpRequest, alert: Alert, *, status: int = 200,
+            typed: dict[str, str] | None = None,
+            errors: dict[str, str] | None = None) -> HttpResponse:
+    """The alert page; after a refused resolve, with what was typed and the error by its
+    field (status 400)."""
     deliveries = alert.deliveries.order_by("created_at", "pk")
     return render(request, "alerting/alert_detail.html", {
         "alert": alert,
@@ -93,19 +125,27 @@ def alert_detail(request: HttpRequest, alert_id: int) -> HttpResponse:
         "outcomes": Outcome.choices,
         "may_act": access.may_act_on_alert(request.user, alert),
         "viewer_tz": request.user.time_zone,
-    })
+        "typed": typed or {},
+        "errors": errors or {},
+        "note_max_chars": services.NOTE_MAX_CHARS,
+    }, status=status)
 
 
 @login_required
 @require_POST
 def alert_acknowledge(request: HttpRequest, alert_id: int) -> HttpResponse:
     alert = _alert_for(request, alert_id, to_act=True)
-    seen = request.POST.get("seen_notices", "")
+    seen = _seen_version(request)
+    if seen is None:
+        messages.warning(request, STALE_PAGE)
+        return redirect("alert_detail", alert_id=alert.pk)
     try:
-        services.alert_acknowledge(alert=alert, user=request.user,
-                                   seen_notices=int(seen) if seen.isdigit() else None)
+        services.alert_acknowledge(alert=alert, user=request.user, seen_version=seen)
     except services.AlertNotAllowed:
         raise Http404 from None
+    except services.AlertChanged as exc:
+        messages.warning(request, str(exc))
+        return redirect("alert_detail", alert_id=alert.pk)
     except services.AlertConflict as exc:
         messages.warning(request, str(exc))
     else:
@@ -117,15 +157,24 @@ def alert_acknowledge(request: HttpRequest, alert_id: int) -> HttpResponse:
 @require_POST
 def alert_resolve(request: HttpRequest, alert_id: int) -> HttpResponse:
     alert = _alert_for(request, alert_id, to_act=True)
-    outcome = request.POST.get("outcome", "")
-    if outcome not in Outcome.values:
-        messages.error(request, "Choose an outcome.")
-        return _back(request, alert)
+    seen = _seen_version(request)
+    if seen is None:
+        messages.warning(request, STALE_PAGE)
+        return redirect("alert_detail", alert_id=alert.pk)
+    typed = {"outcome": request.POST.get("outcome", ""), "note": request.POST.get("note", "")}
     try:
-        services.alert_resolve(alert=alert, user=request.user, outcome=outcome,
-                               note=request.POST.get("note", ""))
+        services.alert_resolve(alert=alert, user=request.user, outcome=typed["outcome"],
+                               note=typed["note"], seen_version=seen)
     except services.AlertNotAllowed:
         raise Http404 from None
+    except services.AlertInputRefused as exc:
+        # Nothing was saved: the page again, with what was typed and the error by its field.
+        # A NUL cannot go back into the page (nor the database): the note is shown without.
+        typed["note"] = typed["note"].replace("\x00", "")
+        return _detail(request, alert, status=400, typed=typed, errors={exc.field: str(exc)})
+    except services.AlertChanged as exc:
+        messages.warning(request, str(exc))
+        return redirect("alert_detail", alert_id=alert.pk)
     except services.AlertConflict as exc:
         messages.warning(request, str(exc))
     else:

@@ -10,8 +10,9 @@ import pytest
 import time_machine
 from django.db import connection
 
-from symptoms.alerting.models import Alert, AlertState
+from symptoms.alerting.models import Alert, AlertState, Delivery, DeliveryState, Purpose
 from symptoms.alerting.services import (
+    AlertChanged,
     AlertConflict,
     AlertNotAllowed,
     alert_acknowledge,
@@ -137,7 +138,7 @@ def test_patients_do_not_see_the_staff_alert_pages(alert, patient_user, as_user)
 
 def test_acknowledging_from_the_page(alert, nurse, as_user):
     response = as_user(nurse).post(f"/alerts/{alert.pk}/acknowledge",
-                                   {"seen_notices": alert.notices}, follow=True)
+                                   {"seen_version": alert.version}, follow=True)
     assert "escalation has stopped" in response.content.decode()
     alert.refresh_from_db()
     assert alert.acknowledged_by == nurse
@@ -145,10 +146,11 @@ def test_acknowledging_from_the_page(alert, nurse, as_user):
 
 def test_resolving_from_the_page_needs_an_outcome(alert, nurse, as_user):
     client = as_user(nurse)
-    client.post(f"/alerts/{alert.pk}/resolve", {"outcome": ""})
+    client.post(f"/alerts/{alert.pk}/resolve", {"outcome": "", "seen_version": alert.version})
     alert.refresh_from_db()
     assert alert.state == AlertState.OPEN
-    client.post(f"/alerts/{alert.pk}/resolve", {"outcome": "admitted", "note": "ward 4"})
+    client.post(f"/alerts/{alert.pk}/resolve", {"outcome": "admitted", "note": "ward 4",
+                                                    "seen_version": alert.version})
     alert.refresh_from_db()
     assert (alert.state, alert.outcome_note) == (AlertState.RESOLVED, "ward 4")
 
@@ -162,3 +164,168 @@ def test_the_page_shows_times_in_the_nurses_time_zone_labelled(patient, patient_
         page = as_user(nurse).get(f"/alerts/{Alert.objects.get().pk}/").content.decode()
     assert "2 Jun 2025 13:00 BST" in page
     assert "times in Europe/London" in page
+
+
+# What the nurse saw: a stale page cannot act (issue 10, kind 2) ----------------------------
+
+@pytest.fixture
+def amber_alert(patient, patient_user):
+    record(patient, patient_user, symptoms={"headache": 2})
+    return Alert.objects.get()
+
+
+def _rise_to_red(patient, patient_user):
+    # 39.4 °C and a disconnected pump while the amber page is open on the nurse's screen.
+    record(patient, patient_user, temperature_c=39.4, pump="disconnected")
+
+
+def test_resolve_from_a_page_opened_before_a_rise_to_red_is_refused_and_says_what_changed(
+    amber_alert, nurse, patient, patient_user
+):
+    seen = amber_alert.version
+    _rise_to_red(patient, patient_user)
+    with pytest.raises(AlertChanged) as refused:
+        alert_resolve(alert=amber_alert, user=nurse, outcome="no_action",
+                      note="no action needed", seen_version=seen)
+    alert = Alert.objects.get()
+    assert (alert.state, alert.severity, alert.resolved_at) == (AlertState.OPEN, "red", None)
+    assert "RED" in str(refused.value)
+    assert any("39.4" in line for line in refused.value.changes)
+    assert alert.escalation_due_at is not None  # escalation still runs
+
+
+def test_acknowledge_from_a_page_opened_before_any_new_check_in_is_refused(
+    amber_alert, nurse, patient, patient_user
+):
+    seen = amber_alert.version
+    record(patient, patient_user, symptoms={"rash": 2})  # amber, no new page: still new
+    with pytest.raises(AlertChanged):
+        alert_acknowledge(alert=amber_alert, user=nurse, seen_version=seen)
+    assert Alert.objects.get().state == AlertState.OPEN
+
+
+def test_acting_on_the_current_version_works(amber_alert, nurse, patient, patient_user):
+    _rise_to_red(patient, patient_user)
+    current = Alert.objects.get()
+    alert_acknowledge(alert=current, user=nurse, seen_version=current.version)
+    alert_resolve(alert=current, user=nurse, outcome="patient_attending",
+                  seen_version=current.version)
+    assert Alert.objects.get().state == AlertState.RESOLVED
+
+
+def test_the_stale_page_is_refused_and_the_alert_page_shows_what_changed(
+    amber_alert, nurse, patient, patient_user, as_user
+):
+    client = as_user(nurse)
+    page = client.get(f"/alerts/{amber_alert.pk}/").content.decode()
+    assert f'name="seen_version" value="{amber_alert.version}"' in page
+    _rise_to_red(patient, patient_user)
+    response = client.post(f"/alerts/{amber_alert.pk}/resolve",
+                           {"outcome": "no_action", "note": "no action needed",
+                            "seen_version": amber_alert.version, "next": "/alerts/"},
+                           follow=True)
+    assert response.redirect_chain[-1][0] == f"/alerts/{amber_alert.pk}/"
+    html = response.content.decode()
+    assert "changed since you opened it" in html
+    assert "39.4" in html
+    assert Alert.objects.get().state == AlertState.OPEN
+
+
+@pytest.mark.parametrize("seen", ["", "x", "1_0", "²", "-1", "1" * 12])
+def test_a_form_without_a_plain_seen_version_acts_on_nothing(alert, nurse, as_user, seen):
+    client = as_user(nurse)
+    for action, data in (("acknowledge", {}), ("resolve", {"outcome": "no_action"})):
+        response = client.post(f"/alerts/{alert.pk}/{action}", {**data, "seen_version": seen})
+        assert response.status_code == 302
+        assert response["Location"] == f"/alerts/{alert.pk}/"
+    assert Alert.objects.get().state == AlertState.OPEN
+
+
+def test_acknowledging_cancels_escalation_rows_waiting_for_a_retry(alert, nurse):
+    alert_raise_escalation(alert)
+    waiting = list(Delivery.objects.filter(purpose=Purpose.ESCALATION))
+    assert waiting
+    Delivery.objects.filter(pk__in=[d.pk for d in waiting]).update(state=DeliveryState.RETRY)
+    alert_acknowledge(alert=alert, user=nurse, seen_version=alert.version)
+    for row in Delivery.objects.filter(purpose=Purpose.ESCALATION):
+        assert row.state == DeliveryState.CANCELLED
+        assert row.cancel_reason.startswith("acknowledged by Nia Nurse")
+    # The notice to the nurse on duty is not an escalation: it stays.
+    assert Delivery.objects.filter(purpose=Purpose.NOTICE).exclude(
+        state=DeliveryState.CANCELLED).exists()
+
+
+def alert_raise_escalation(alert):
+    from datetime import timedelta
+
+    from symptoms.alerting.sweeps import alerts_escalate
+
+    alerts_escalate(now=alert.opened_at + timedelta(minutes=15))
+
+
+# The alert views' input (issue 11, "Input") -----------------------------------------------
+
+@pytest.mark.parametrize("target", ["id", "alert_list", "https://evil.example/", "//evil.example/",
+                                    "/\\evil.example", "javascript:alert(1)", " /alerts/"])
+def test_an_unsafe_or_odd_next_goes_to_the_queue_never_500(alert, nurse, as_user, target):
+    response = as_user(nurse).post(f"/alerts/{alert.pk}/acknowledge",
+                                   {"seen_version": alert.version, "next": target})
+    assert response.status_code == 302
+    assert response["Location"] == "/alerts/"
+    assert Alert.objects.get().state == AlertState.ACKNOWLEDGED
+
+
+def test_a_local_next_is_followed(alert, nurse, as_user):
+    response = as_user(nurse).post(f"/alerts/{alert.pk}/resolve",
+                                   {"seen_version": alert.version, "outcome": "admitted",
+                                    "next": "/alerts/?page=2"})
+    assert response["Location"] == "/alerts/?page=2"
+
+
+@pytest.mark.parametrize(("note", "words"), [
+    ("ward 4\x00", "NUL"),
+    ("ok \x85 then", "U+0085"),
+    ("ok \x9b then", "U+009B"),
+    ("paid \u202egnp.exe", "U+202E"),
+    ("isolate \u2067x\u2069", "U+2067"),
+    ("bell \x07", "U+0007"),
+])
+def test_a_note_with_control_characters_is_refused_naming_the_field(alert, nurse, as_user,
+                                                                    note, words):
+    response = as_user(nurse).post(f"/alerts/{alert.pk}/resolve",
+                                   {"seen_version": alert.version, "outcome": "admitted",
+                                    "note": note})
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "Note:" in html
+    assert words in html
+    assert 'id="note-error"' in html
+    assert Alert.objects.get().state == AlertState.OPEN
+
+
+def test_an_over_long_note_is_refused_never_cut(alert, nurse, as_user):
+    note = "x" * 2001
+    response = as_user(nurse).post(f"/alerts/{alert.pk}/resolve",
+                                   {"seen_version": alert.version, "outcome": "admitted",
+                                    "note": note})
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "at most 2,000 characters, this one has 2,001" in html
+    assert note in html  # what was typed is given back, whole
+    alert.refresh_from_db()
+    assert (alert.state, alert.outcome_note) == (AlertState.OPEN, "")
+
+
+def test_a_note_of_exactly_the_limit_with_newlines_and_accents_is_kept_whole(alert, nurse):
+    note = ("Appelé la mère;\r\n\tvient à 14 h. " * 100)[:2000].strip()
+    alert_resolve(alert=alert, user=nurse, outcome="advice_given", note=note,
+                  seen_version=alert.version)
+    assert Alert.objects.get().outcome_note == note
+
+
+def test_an_unknown_outcome_is_refused_naming_the_field(alert, nurse, as_user):
+    response = as_user(nurse).post(f"/alerts/{alert.pk}/resolve",
+                                   {"seen_version": alert.version, "outcome": "gone_home"})
+    assert response.status_code == 400
+    assert 'id="outcome-error"' in response.content.decode()
+    assert Alert.objects.get().state == AlertState.OPEN

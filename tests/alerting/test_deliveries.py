@@ -74,15 +74,21 @@ def test_a_refusal_that_may_pass_schedules_a_retry_with_the_error(smtp, red_aler
     assert row.tries.get().result == "retry"
 
 
-def test_a_permanent_refusal_fails_at_once_and_falls_back_to_the_queue(smtp, red_alert):
+def test_a_permanent_refusal_fails_at_once_and_with_no_phone_is_a_visible_failure(
+    smtp, red_alert
+):
+    # The team has no duty phone: the fallback is not a queue row "sent" to nobody but a
+    # failure on channel "none" that the queue, /healthz and team settings show (issue 10,
+    # kind 2; tests/alerting/test_undeliverable.py has the rest).
     smtp.mailbox.refuse = "550 5.1.1 No such mailbox"
     outcome = send(notice())
     row = notice()
     assert (row.state, row.attempts) == ("failed", 1)
     fallback = Delivery.objects.get(fallback_for=row)
-    assert outcome.follow_up == [fallback.pk]
-    assert (fallback.channel, fallback.role, fallback.purpose) == ("queue", "nurses", "fallback")
-    assert send(fallback).state == "sent"  # the nurse queue cannot fail
+    assert outcome.follow_up == []
+    assert (fallback.channel, fallback.role, fallback.purpose, fallback.state) == (
+        "none", "duty", "fallback", "failed")
+    assert "no phone" in fallback.last_error
 
 
 def test_the_last_failed_attempt_fails_the_row_and_texts_the_duty_phone(

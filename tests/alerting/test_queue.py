@@ -92,7 +92,7 @@ def test_acknowledge_from_the_queue_returns_to_it_and_records_who(as_user, nurse
     alert = raise_alert(patient, patient.user, temperature_c=38.9)
     response = as_user(nurse).post(
         reverse("alert_acknowledge", args=[alert.pk]),
-        {"seen_notices": alert.notices, "next": reverse("alert_list")},
+        {"seen_version": alert.version, "next": reverse("alert_list")},
     )
     assert response["Location"] == reverse("alert_list")
     alert.refresh_from_db()
@@ -110,7 +110,7 @@ def test_second_nurse_is_told_who_acknowledged_first(as_user, nurse, team, patie
     colleague = StaffFactory(team=team, full_name="Carla Colleague")
     alert = raise_alert(patient, patient.user, temperature_c=38.9)
     first, second = as_user(nurse), as_user(colleague)
-    payload = {"seen_notices": alert.notices, "next": reverse("alert_list")}
+    payload = {"seen_version": alert.version, "next": reverse("alert_list")}
     first.post(reverse("alert_acknowledge", args=[alert.pk]), payload)
     response = second.post(reverse("alert_acknowledge", args=[alert.pk]), payload, follow=True)
     text = " ".join(str(m) for m in response.context["messages"])
@@ -122,11 +122,12 @@ def test_second_nurse_is_told_who_acknowledged_first(as_user, nurse, team, patie
 def test_resolve_needs_an_outcome_and_records_the_note(as_user, nurse, patient):
     alert = raise_alert(patient, patient.user, temperature_c=38.9)
     client = as_user(nurse)
-    client.post(reverse("alert_resolve", args=[alert.pk]), {"outcome": ""})
+    client.post(reverse("alert_resolve", args=[alert.pk]), {"outcome": "", "seen_version": 1})
     alert.refresh_from_db()
     assert alert.state == AlertState.OPEN
     client.post(reverse("alert_resolve", args=[alert.pk]),
-                {"outcome": "patient_attending", "note": "Coming in to day unit"})
+                {"outcome": "patient_attending", "note": "Coming in to day unit",
+                 "seen_version": alert.version})
     alert.refresh_from_db()
     assert alert.state == AlertState.RESOLVED
     assert alert.outcome_note == "Coming in to day unit"
