@@ -14,6 +14,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts.models import AccessLog, Patient
+from portal import http
 
 # A list that refreshes itself (the queue polls every 10 s) would write a row per patient
 # per poll; the same reader, patient and action within this window is one read.
@@ -21,9 +22,9 @@ LIST_READ_WINDOW = timedelta(minutes=10)
 
 
 def client_address(request: HttpRequest) -> str | None:
-    # Behind a proxy, the deployment sets the real address into REMOTE_ADDR (gunicorn's
-    # --forwarded-allow-ips); trusting X-Forwarded-For here would let anyone forge it.
-    return request.META.get("REMOTE_ADDR") or None
+    """The reader's own address: the same one lockout and rate limits use (behind our
+    trusted proxies, the client's; a forged X-Forwarded-For is ignored)."""
+    return http.client_address(request)
 
 
 def _logs_reads_of(request: HttpRequest, action: str) -> bool:

@@ -13,6 +13,8 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.cache import patch_cache_control
 
+from portal.redaction import is_secret_path
+
 Handler = Callable[[HttpRequest], HttpResponse]
 
 # Requests that keep a page fresh in the background (the nurse queue polls) must not count
@@ -73,7 +75,7 @@ class HtmxSignInRedirectMiddleware:
 class StaffTwoFactorMiddleware:
     """Care-team staff and admin-site users must pass TOTP before any other page."""
 
-    ALLOWED_NAMES = ("two_factor_setup", "two_factor_verify", "logout")
+    ALLOWED_NAMES = ("two_factor_setup", "two_factor_code", "two_factor_verify", "logout")
 
     def __init__(self, get_response: Handler) -> None:
         self.get_response = get_response
@@ -113,4 +115,20 @@ class NoStoreMiddleware:
         response = self.get_response(request)
         if not request.path.startswith(settings.STATIC_URL):
             patch_cache_control(response, no_store=True, private=True)
+        return response
+
+
+class SecretPathReferrerPolicyMiddleware:
+    """Pages whose URL carries a secret (a password-reset or invitation link, see
+    portal/redaction.py) send Referrer-Policy: no-referrer, so that the browser does not
+    hand the link on as the Referer of the page's own static files, the next page, or any
+    link followed from it. Other pages keep the site-wide policy (same-origin)."""
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if is_secret_path(request.path):
+            response["Referrer-Policy"] = "no-referrer"
         return response

@@ -5,6 +5,7 @@ from accounts import people_views, team_views, views
 urlpatterns = [
     path("two-factor/setup/", views.two_factor_setup, name="two_factor_setup"),
     path("two-factor/verify/", views.two_factor_verify, name="two_factor_verify"),
+    path("two-factor/code/", views.two_factor_code, name="two_factor_code"),
     path("invitation/<str:token>/", views.invitation_accept, name="invitation_accept"),
     path("staff/", views.staff_home, name="staff_home"),
     path("teams/<int:team_id>/patients/new/", views.patient_create, name="patient_create"),

@@ -5,6 +5,7 @@ from io import BytesIO
 
 import qrcode
 import qrcode.image.svg
+from django import forms
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
@@ -16,7 +17,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts import access, services
+from accounts import access, enrolment, services
 from accounts.audit import record_read
 from accounts.forms import (
     AcceptInvitationForm,
@@ -26,7 +27,7 @@ from accounts.forms import (
     TokenForm,
 )
 from accounts.models import CaregiverLink
-from accounts.ratelimits import limit_by_ip
+from accounts.ratelimits import limit_by_ip, limit_by_user
 from accounts.selectors import links_ending_soon, not_checked_in_today
 from portal.http import posted
 
@@ -215,12 +216,31 @@ def _qr_svg(uri: str) -> str:
     return svg[svg.index("<svg"):]
 
 
+class EnrolmentCodeForm(forms.Form):
+    code = forms.CharField(
+        label="Enrolment code",
+        max_length=20,
+        help_text="The code your team admin gave you, for example ABCD-EFGH-JKLM.",
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "autofocus": True}),
+    )
+
+
+def _step_up(request: HttpRequest, device: TOTPDevice) -> None:
+    # Mark the session verified, then give it a new key: a session id seen before the
+    # second factor (shared computer, logs, a fixation) must not carry the verified state.
+    otp_login(request, device)
+    request.session.cycle_key()
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def two_factor_setup(request: HttpRequest) -> HttpResponse:
     user = request.user
-    if TOTPDevice.objects.filter(user=user, confirmed=True).exists():
+    if enrolment.has_authenticator(user):
         return redirect(f"{reverse('two_factor_verify')}?next={_safe_next(request)}")
+    if not enrolment.may_enrol(request, user):
+        # Knowing the password is not enough to choose the account's second factor.
+        return redirect(f"{reverse('two_factor_code')}?next={_safe_next(request)}")
     # One unconfirmed device per user: reloading the page keeps the same secret, so a code
     # from the app the person just set up still matches.
     device, _ = TOTPDevice.objects.get_or_create(
@@ -231,7 +251,8 @@ def two_factor_setup(request: HttpRequest) -> HttpResponse:
         if device.verify_token(form.cleaned_data["token"]):
             device.confirmed = True
             device.save(update_fields=["confirmed"])
-            otp_login(request, device)
+            enrolment.enrolment_done(request)
+            _step_up(request, device)
             messages.success(request, "Two-step sign-in is set up.")
             return HttpResponseRedirect(_safe_next(request))
         form.add_error(
@@ -251,6 +272,29 @@ def two_factor_setup(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@limit_by_user("RATE_ENROLMENT_CODE", "enrolment_code")
+def two_factor_code(request: HttpRequest) -> HttpResponse:
+    """A staff member without an authenticator, outside their invitation's session,
+    enters the one-time enrolment code a team admin issued (accounts/enrolment.py)."""
+    user = request.user
+    if not user.needs_two_factor or enrolment.has_authenticator(user):
+        return redirect(_safe_next(request))
+    if enrolment.may_enrol(request, user):
+        return redirect(f"{reverse('two_factor_setup')}?next={_safe_next(request)}")
+    form = EnrolmentCodeForm(posted(request))
+    if request.method == "POST" and form.is_valid():
+        try:
+            enrolment.enrolment_code_redeem(request, user, form.cleaned_data["code"])
+        except enrolment.EnrolmentError as error:
+            form.add_error("code", str(error))
+        else:
+            return redirect(f"{reverse('two_factor_setup')}?next={_safe_next(request)}")
+    return render(request, "accounts/two_factor_code.html",
+                  {"form": form, "next": _safe_next(request)})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
 def two_factor_verify(request: HttpRequest) -> HttpResponse:
     devices = list(TOTPDevice.objects.filter(user=request.user, confirmed=True))
     if not devices:
@@ -259,7 +303,7 @@ def two_factor_verify(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         for device in devices:
             if device.verify_is_allowed()[0] and device.verify_token(form.cleaned_data["token"]):
-                otp_login(request, device)
+                _step_up(request, device)
                 return HttpResponseRedirect(_safe_next(request))
         form.add_error("token", "That code did not match. Try the newest code your app shows.")
     return render(request, "accounts/two_factor_verify.html",

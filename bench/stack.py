@@ -321,9 +321,9 @@ class Stack:
 
     def _start_web(self) -> None:
         # The Procfile's `web` line, with its worker count.
-        self._spawn("web", [sys.executable, "-m", "gunicorn", "portal.wsgi", "--bind",
-                            f"127.0.0.1:{self.port}", "--workers", str(WEB_WORKERS),
-                            "--access-logfile", "-"])
+        self._spawn("web", [sys.executable, "-m", "gunicorn", "portal.wsgi",
+                            "--config", "portal/gunicorn.conf.py", "--bind",
+                            f"127.0.0.1:{self.port}", "--workers", str(WEB_WORKERS)])
         from bench.http import Client
 
         client = Client(self.base_url)

@@ -61,6 +61,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "django_permissions_policy.PermissionsPolicyMiddleware",
+    "accounts.middleware.SecretPathReferrerPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -129,16 +131,29 @@ LOGIN_URL_PATH = "/accounts/login/"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
+# The client's address (portal/http.py client_address), used by lockout, rate limits and
+# the read log: the number of reverse proxies we run in front of gunicorn, each appending
+# to X-Forwarded-For. 0: none, REMOTE_ADDR is the client and X-Forwarded-For is ignored.
+# Production behind one nginx: 1. Setting it higher than the real number lets a client
+# choose its own address; lower makes every client look like the proxy (docs/security.md).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+if TRUSTED_PROXY_COUNT < 0:
+    env.fail("TRUSTED_PROXY_COUNT", "must be 0 (no proxy) or the number of proxies")
+
 # Lockout (django-axes): five failures lock that username, and five lock that address,
 # each for 15 minutes. Counting them separately stops both guessing one account from many
-# addresses and many accounts from one address.
+# addresses and many accounts from one address. The username is counted as sign-in finds
+# the account (any letter case), the address is the client's own (accounts/lockout.py).
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_MINUTES", default=15.0) / 60
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
-AXES_RESET_ON_SUCCESS = True
+# Off: axes would also wipe this address's failures against other accounts. A successful
+# sign-in clears only that account's failures from that address (accounts/lockout.py).
+AXES_RESET_ON_SUCCESS = False
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_USERNAME_FORM_FIELD = "username"
-AXES_IPWARE_PROXY_COUNT = env.int("AXES_PROXY_COUNT", default=0)
+AXES_USERNAME_CALLABLE = "accounts.lockout.axes_username"
+AXES_CLIENT_IP_CALLABLE = "accounts.lockout.axes_client_address"
 
 # Idle timeout: staff see many patients, so their sessions end sooner.
 SESSION_IDLE_SECONDS_STAFF = env.int("SESSION_IDLE_MINUTES_STAFF", default=15) * 60
@@ -188,12 +203,15 @@ else:
 # A counter that cannot be read or written lets the request through (see above).
 RATELIMIT_FAIL_OPEN = True
 RATELIMIT_VIEW = "accounts.views.rate_limited"
-RATELIMIT_IP_META_KEY = "REMOTE_ADDR"
+# The same client address as lockout and the read log (accounts/ratelimits.py keys on it too).
+RATELIMIT_IP_META_KEY = "portal.http.client_address"
 # "count/period" per client address. Check-ins have no limit: a check-in that passes
 # validation is always saved (clinical-rules.md), whoever enters it and however often.
 RATE_LOGIN = env.str("RATE_LOGIN", default="20/10m")
 RATE_PASSWORD_RESET = env.str("RATE_PASSWORD_RESET", default="5/h")
 RATE_INVITATION = env.str("RATE_INVITATION", default="10/h")
+# Per account: entering a team admin's one-time enrolment code (accounts/enrolment.py).
+RATE_ENROLMENT_CODE = env.str("RATE_ENROLMENT_CODE", default="10/h")
 OTP_TOTP_ISSUER = "Homeline"
 
 LANGUAGE_CODE = "en-gb"
@@ -274,8 +292,21 @@ if PRODUCTION:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
-SECURE_REFERRER_POLICY = "same-origin"
+SECURE_REFERRER_POLICY = "same-origin"  # no-referrer on reset and invitation pages
 X_FRAME_OPTIONS = "DENY"
+# Permissions-Policy (django-permissions-policy): the portal uses none of these browser
+# features, so no page (nor anything injected into one) may ask for them.
+PERMISSIONS_POLICY: dict[str, list[str]] = {
+    feature: []
+    for feature in (
+        "accelerometer", "ambient-light-sensor", "autoplay", "bluetooth", "browsing-topics",
+        "camera", "display-capture", "encrypted-media", "fullscreen", "geolocation",
+        "gyroscope", "hid", "idle-detection", "interest-cohort", "local-fonts",
+        "magnetometer", "microphone", "midi", "payment", "picture-in-picture",
+        "publickey-credentials-get", "screen-wake-lock", "serial", "usb",
+        "xr-spatial-tracking",
+    )
+}
 
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
@@ -297,9 +328,17 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Reset and invitation tokens never reach a log (Django logs the path of a 404 or 429).
+    "filters": {"redact_secrets": {"()": "portal.redaction.RedactingFilter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain",
+                             "filters": ["redact_secrets"]}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"axes": {"level": "WARNING"}},
+    "loggers": {
+        "axes": {"level": "WARNING"},
+        # Django's own handlers for these have no redaction: replace them with ours.
+        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    },
 }
 
 # Alerting ---------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Lockout, staff two-factor, idle timeout, CSRF and session rotation."""
+"""Lockout, staff two-factor and its enrolment, idle timeout, CSRF and session rotation."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from django.utils import timezone
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from accounts import enrolment
 from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -78,6 +79,8 @@ def test_staff_must_enrol_in_two_factor_before_any_page(client, nurse, patient):
 
 def test_staff_enrol_with_a_correct_code_and_then_reach_pages(client, nurse, patient):
     sign_in(client, nurse.email)
+    code = enrolment.enrolment_code_issue(user=nurse, issued_by=None)
+    client.post(reverse("two_factor_code"), {"code": code})
     client.get(reverse("two_factor_setup"))
     device = TOTPDevice.objects.get(user=nurse)
     wrong = client.post(reverse("two_factor_setup"), {"token": "000000"
@@ -195,3 +198,226 @@ def test_passwords_are_hashed_with_argon2_outside_tests(settings):
     # Tests put a fast hasher first; the configured production order starts with Argon2.
     assert settings.PASSWORD_HASHERS[-2].endswith("Argon2PasswordHasher")
     assert get_hasher("argon2").algorithm == "argon2"
+
+
+# Lockout counts the account sign-in reaches, whatever the letter case -----------------------
+
+def from_address(n: int) -> Client:
+    """A client at its own address, so that only the per-account count can lock."""
+    return Client(REMOTE_ADDR=f"203.0.113.{n}")
+
+
+@pytest.mark.parametrize("url", ["/accounts/login/", "/admin/login/"])
+def test_failures_in_one_case_lock_the_account_in_every_case(nurse, url):
+    for n in range(5):
+        from_address(n).post(url, {"username": "nurse@example.org", "password": "wrong"})
+    for spelling in ("NURSE@Example.org", " nurse@EXAMPLE.ORG ", "nurse@example.org"):
+        response = from_address(99).post(url, {"username": spelling, "password": PASSWORD})
+        assert response.status_code == 429, spelling
+
+
+def test_guesses_spread_over_case_variants_lock_at_the_limit(nurse):
+    variants = ["nurse@example.org", "NURSE@example.org", "Nurse@Example.org",
+                "nUrSe@eXaMpLe.OrG", "NURSE@EXAMPLE.ORG", "nurse@Example.Org"]
+    answers = [sign_in(from_address(n), variants[n % len(variants)], "guess").status_code
+               for n in range(12)]
+    # The fifth failure locks the account, whichever spelling each guess used.
+    assert answers[:4] == [200] * 4
+    assert answers[4:] == [429] * 8
+    assert sign_in(from_address(50), "nurse@example.org").status_code == 429
+
+
+def test_guesses_at_a_name_without_an_account_are_counted_together_in_any_case(db):
+    from axes.models import AccessAttempt
+
+    for n, name in enumerate(["Ghost@Example.org", "ghost@example.org", "GHOST@EXAMPLE.ORG",
+                              "ghost@EXAMPLE.org", "gHost@example.ORG"]):
+        sign_in(from_address(n), name, "guess")
+    assert set(AccessAttempt.objects.values_list("username", flat=True)) == {
+        "ghost@example.org"}
+    assert sign_in(from_address(60), "GhOsT@example.org", "guess").status_code == 429
+
+
+def test_any_authenticate_call_counts_the_normalised_name(nurse):
+    from django.contrib.auth import authenticate
+    from django.test import RequestFactory
+
+    factory = RequestFactory()
+    for n in range(5):
+        request = factory.post("/somewhere/", REMOTE_ADDR=f"198.51.100.{n}")
+        assert authenticate(request, username="Nurse@EXAMPLE.org", password="x") is None
+    request = factory.post("/somewhere/", REMOTE_ADDR="198.51.100.99")
+    assert authenticate(request, username="nurse@example.org", password=PASSWORD) is None
+    assert request.axes_locked_out
+
+
+# A successful sign-in clears only its own account's failures from its own address ----------
+
+def test_own_sign_in_does_not_wipe_failures_against_another_account(nurse, patient):
+    guesser = Client(REMOTE_ADDR="203.0.113.70")
+    for _ in range(2):
+        for _ in range(4):
+            sign_in(guesser, "nurse@example.org", "guess")
+        sign_in(guesser, "sam@example.org")  # the guesser's own account
+        guesser.post(reverse("logout"))
+    assert sign_in(Client(REMOTE_ADDR="198.51.100.70"), "nurse@example.org").status_code == 429
+
+
+def test_own_sign_in_clears_own_typos_from_that_address(patient):
+    person = Client(REMOTE_ADDR="203.0.113.71")
+    for _ in range(3):
+        for _ in range(4):
+            sign_in(person, "SAM@example.org", "typo")
+        assert sign_in(person, "sam@example.org").status_code == 302
+        person.post(reverse("logout"))
+
+
+def test_own_sign_in_keeps_failures_from_other_addresses(patient):
+    guesser = Client(REMOTE_ADDR="203.0.113.72")
+    for _ in range(4):
+        sign_in(guesser, "sam@example.org", "guess")
+    owner = Client(REMOTE_ADDR="198.51.100.72")
+    assert sign_in(owner, "sam@example.org").status_code == 302
+    owner.post(reverse("logout"))
+    sign_in(guesser, "sam@example.org", "guess")
+    assert sign_in(Client(REMOTE_ADDR="198.51.100.73"), "sam@example.org").status_code == 429
+
+
+# The session key changes at every step up -----------------------------------------------------
+
+def old_session_still_verified(old_key: str) -> bool:
+    stale = Client()
+    stale.cookies["sessionid"] = old_key
+    return stale.get(reverse("staff_home")).status_code == 200
+
+
+def test_session_key_is_rotated_when_the_code_is_verified(client, nurse):
+    device = TOTPDevice.objects.create(user=nurse, name="phone", confirmed=True)
+    sign_in(client, nurse.email)
+    before = client.session.session_key
+    client.post(reverse("two_factor_verify"), {"token": current_code(device)})
+    assert client.get(reverse("staff_home")).status_code == 200
+    assert client.session.session_key != before
+    assert not old_session_still_verified(before)
+
+
+def test_session_key_is_rotated_when_the_authenticator_is_confirmed(client, nurse):
+    sign_in(client, nurse.email)
+    client.post(reverse("two_factor_code"),
+                {"code": enrolment.enrolment_code_issue(user=nurse, issued_by=None)})
+    client.get(reverse("two_factor_setup"))
+    before = client.session.session_key
+    device = TOTPDevice.objects.get(user=nurse)
+    client.post(reverse("two_factor_setup"), {"token": current_code(device)})
+    assert client.get(reverse("staff_home")).status_code == 200
+    assert client.session.session_key != before
+    assert not old_session_still_verified(before)
+    assert enrolment.SESSION_KEY not in client.session  # the grant was good for one enrolment
+
+
+# First enrolment needs the invitation's session or an admin's one-time code -----------------
+
+def test_the_password_alone_cannot_enrol_an_authenticator(client, nurse):
+    sign_in(client, nurse.email)
+    page = client.get(reverse("staff_home"))
+    setup = client.get(page["Location"])
+    assert setup.status_code == 302
+    assert setup["Location"].startswith(reverse("two_factor_code"))
+    assert not TOTPDevice.objects.filter(user=nurse).exists()  # no secret was shown
+    client.post(reverse("two_factor_setup"), {"token": "123456"})
+    assert not TOTPDevice.objects.filter(user=nurse).exists()
+    assert client.get(reverse("staff_home")).status_code == 302
+
+
+def accept_staff_invitation(client, team_admin, team, email="new.nurse@example.org"):
+    from accounts import services
+    from accounts.models import Role, User
+
+    _invitation, token = services.invitation_create(
+        created_by=team_admin, care_team=team, email=email, full_name="New Nurse",
+        role=Role.NURSE)
+    # The emailed link, then the page it leads to (wherever that is).
+    page = client.get(reverse("invitation_accept", args=[token]))
+    form_url = page["Location"] if page.status_code == 302 else page.request["PATH_INFO"]
+    response = client.post(form_url, {
+        "full_name": "New Nurse", "password1": "a long new passphrase 7",
+        "password2": "a long new passphrase 7"})
+    assert response.status_code == 302, response.content.decode()[:500]
+    return User.objects.get(email=email)
+
+
+def test_accepting_the_invitation_lets_that_session_enrol(client, team_admin, team):
+    user = accept_staff_invitation(client, team_admin, team)
+    page = client.get(reverse("two_factor_setup"))
+    assert page.status_code == 200
+    device = TOTPDevice.objects.get(user=user, confirmed=False)
+    client.post(reverse("two_factor_setup"), {"token": current_code(device)})
+    device.refresh_from_db()
+    assert device.confirmed
+    assert client.get(reverse("staff_home")).status_code == 200
+
+
+def test_another_session_after_the_invitation_needs_a_code(team_admin, team):
+    user = accept_staff_invitation(Client(), team_admin, team)
+    elsewhere = Client()
+    sign_in(elsewhere, user.email, "a long new passphrase 7")
+    assert elsewhere.get(reverse("two_factor_setup"))["Location"].startswith(
+        reverse("two_factor_code"))
+
+
+def test_an_enrolment_code_works_once_and_is_stored_hashed(nurse):
+    from accounts.models import EnrolmentCode
+
+    code = enrolment.enrolment_code_issue(user=nurse, issued_by=None)
+    stored = EnrolmentCode.objects.get(user=nurse)
+    assert code.replace("-", "") not in stored.code_hash
+    first, second = Client(), Client()
+    for c in (first, second):
+        sign_in(c, nurse.email)
+    # Typed in lower case with spaces: still the code.
+    answer = first.post(reverse("two_factor_code"), {"code": code.lower().replace("-", " ")})
+    assert answer["Location"].startswith(reverse("two_factor_setup"))
+    assert first.get(reverse("two_factor_setup")).status_code == 200
+    refused = second.post(reverse("two_factor_code"), {"code": code})
+    assert refused.status_code == 200
+    assert "not valid" in refused.context["form"].errors["code"][0]
+    assert second.get(reverse("two_factor_setup")).status_code == 302
+
+
+def test_an_enrolment_code_expires_and_belongs_to_one_person(nurse, clinician):
+    code = enrolment.enrolment_code_issue(user=nurse, issued_by=None)
+    other = Client()
+    sign_in(other, clinician.email)
+    assert other.post(reverse("two_factor_code"), {"code": code}).status_code == 200
+    late = Client()
+    with time_machine.travel(timezone.now() + timedelta(hours=73)):
+        sign_in(late, nurse.email)
+        assert late.post(reverse("two_factor_code"), {"code": code}).status_code == 200
+        assert late.get(reverse("two_factor_setup")).status_code == 302
+
+
+def test_a_new_code_replaces_the_previous_one(nurse):
+    old = enrolment.enrolment_code_issue(user=nurse, issued_by=None)
+    new = enrolment.enrolment_code_issue(user=nurse, issued_by=None)
+    client = Client()
+    sign_in(client, nurse.email)
+    assert client.post(reverse("two_factor_code"), {"code": old}).status_code == 200
+    assert client.post(reverse("two_factor_code"), {"code": new}).status_code == 302
+
+
+def test_codes_are_only_for_staff(patient):
+    with pytest.raises(enrolment.EnrolmentError):
+        enrolment.enrolment_code_issue(user=patient.user, issued_by=None)
+
+
+def test_operators_issue_a_code_from_the_command_line(nurse):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("enrolment_code", "NURSE@example.org", stdout=out)
+    code = out.getvalue().rsplit(" ", 1)[-1].strip()
+    client = Client()
+    sign_in(client, nurse.email)
+    assert client.post(reverse("two_factor_code"), {"code": code}).status_code == 302

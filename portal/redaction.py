@@ -1,0 +1,74 @@
+"""Keeping secrets in URLs out of logs.
+
+A password-reset link (/accounts/reset/<uidb64>/<token>/) and an invitation link
+(/accounts/invitation/<token>/) are bearer secrets: whoever reads one from a log can
+take over or create the account. They reach logs as the request path (gunicorn's access
+log, Django's "Not Found: /path" warnings) and as the Referer of the request that follows.
+redact() replaces them; RedactingFilter applies it to Django's log records and
+portal/gunicorn.conf.py's logger class to gunicorn's access log.
+
+Pages at these paths also send Referrer-Policy: no-referrer
+(accounts.middleware.SecretPathReferrerPolicyMiddleware), so browsers do not pass the URL on.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+REDACTED = "[redacted]"
+# Django's reset URL once the token is in the session: a name, not a secret.
+SET_PASSWORD_STEP = "set-password"  # noqa: S105
+INVITATION_CONTINUE_STEP = "accept"  # accounts/invitation_views.py CONTINUE
+
+# Path segments, after which the next one or two segments are secrets. Matched anywhere in a
+# string (a full URL in a Referer, a path in a request line, a query string after "next=").
+# A URL-encoded "/" (%2F) counts as a separator too: "?next=%2Faccounts%2Freset%2F..."
+_SEP = r"(?:/|%2[fF])"
+_SECRET_PATHS = re.compile(
+    rf"(?P<head>{_SEP}(?:reset){_SEP})(?P<uid>[^/?#\s%]+)(?P<mid>{_SEP})(?P<token>[^/?#\s%]+)"
+    rf"|(?P<ihead>{_SEP}(?:invitation|invite){_SEP})(?P<itoken>[^/?#\s%]+)"
+)
+
+
+def _replace(match: re.Match[str]) -> str:
+    if match.group("head"):
+        segment = match.group("token")
+        # Django's own tokenless step after the redirect keeps its name.
+        tail = segment if segment == SET_PASSWORD_STEP else REDACTED
+        return f"{match.group('head')}{REDACTED}{match.group('mid')}{tail}"
+    segment = match.group("itoken")
+    # The invitation's tokenless page (the token is kept in the session) keeps its name.
+    tail = segment if segment == INVITATION_CONTINUE_STEP else REDACTED
+    return f"{match.group('ihead')}{tail}"
+
+
+def redact(text: str) -> str:
+    """`text` with every reset uid/token and invitation token replaced by "[redacted]".
+
+    "/accounts/reset/MQ/cb2-5f1e/" -> "/accounts/reset/[redacted]/[redacted]/";
+    "/accounts/invitation/Xy_12/" -> "/accounts/invitation/[redacted]/". Other text is
+    returned unchanged. Never raises for a str."""
+    if "reset" not in text and "invit" not in text:
+        return text
+    return _SECRET_PATHS.sub(_replace, text)
+
+
+def is_secret_path(path: str) -> bool:
+    """True for a request path that carries a reset or invitation secret."""
+    return redact(path) != path
+
+
+class RedactingFilter(logging.Filter):
+    """A logging filter that redacts secret URLs from a record's message and arguments
+    (Django's request warnings pass the path as an argument). Always keeps the record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str):
+            record.msg = redact(record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(redact(a) if isinstance(a, str) else a for a in record.args)
+        elif isinstance(record.args, dict):
+            record.args = {k: redact(v) if isinstance(v, str) else v
+                           for k, v in record.args.items()}
+        return True
