@@ -109,6 +109,15 @@ class User(AbstractBaseUser, PermissionsMixin):
         return self.is_care_staff or self.is_staff or self.is_superuser
 
 
+class AlertMessageDetail(models.TextChoices):
+    """How much an alert email or SMS says (symptoms/alerting/messages.py)."""
+
+    MINIMAL = "minimal", "Only that an alert needs you, and a link to sign in"
+    IDENTIFIERS = "identifiers", ("The patient's initials and hospital number too "
+                                  "(with the team's name)")
+    FINDINGS = "findings", "Initials, hospital number and the findings"
+
+
 class CareTeam(models.Model):
     name = models.CharField(max_length=120, unique=True)
     line_phone = models.CharField(
@@ -147,6 +156,13 @@ class CareTeam(models.Model):
     on_call_doctor_email = models.EmailField(blank=True)
     on_call_doctor_phone = models.CharField(
         max_length=32, blank=True, validators=[phone_validator]
+    )
+    # What alert emails and SMS may say (they leave the hospital). Chosen by the team's
+    # information governance; the default names nobody (issue 11, "Logs and messages").
+    alert_message_detail = models.CharField(
+        "what alert emails and SMS say", max_length=12, choices=AlertMessageDetail.choices,
+        default=AlertMessageDetail.MINIMAL,
+        help_text="Email and SMS leave the hospital: the least that lets staff act is safest.",
     )
     # Team-wide threshold overrides over the defaults of clinical-rules.md.
     thresholds = models.JSONField(default=dict, blank=True)

@@ -14,6 +14,8 @@ from accounts import access
 from accounts.models import CareTeam, Invitation, Membership
 from portal.fields import strict_formfield
 from portal.http import posted
+from symptoms.alerting.escalation import escalation_reschedule_team
+from symptoms.alerting.undeliverable import team_missing_contacts, undeliverable_for_team
 
 
 class TeamSettingsForm(forms.ModelForm):
@@ -23,9 +25,10 @@ class TeamSettingsForm(forms.ModelForm):
             "line_phone", "emergency_number", "time_zone", "check_in_cutoff",
             "red_escalation_minutes", "red_doctor_minutes", "amber_escalation_minutes",
             "duty_email", "duty_phone", "escalation_email", "escalation_phone",
-            "on_call_doctor_email", "on_call_doctor_phone",
+            "on_call_doctor_email", "on_call_doctor_phone", "alert_message_detail",
         ]
-        widgets = {"check_in_cutoff": forms.TimeInput(attrs={"type": "time"}, format="%H:%M")}
+        widgets = {"check_in_cutoff": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+                   "alert_message_detail": forms.RadioSelect}
         # Strict fields (portal/fields.py): digits-only minutes, a geographic time zone,
         # emails of at most 254 characters, no control characters in numbers.
         formfield_callback = strict_formfield
@@ -60,7 +63,10 @@ def team_settings(request: HttpRequest, team_id: int) -> HttpResponse:
     team = _admin_team(request, team_id)
     form = TeamSettingsForm(posted(request), instance=team)
     if request.method == "POST" and form.is_valid():
-        form.save()  # simple-history records who (HistoryRequestMiddleware) and what
+        with transaction.atomic():
+            form.save()  # simple-history records who (HistoryRequestMiddleware) and what
+            # Open alerts escalate on the new minutes (their due time moves with them).
+            escalation_reschedule_team(team)
         messages.success(request, "Team settings saved.")
         return redirect("team_settings", team_id=team.pk)
     return render(
@@ -74,6 +80,10 @@ def team_settings(request: HttpRequest, team_id: int) -> HttpResponse:
             .order_by("-created_at")[:50],
             "history": team.history.select_related("history_user").order_by(
                 "-history_date")[:20],
+            # Alert lifecycle: what the settings lack for every step to reach someone, and
+            # the steps that already reached nobody on open alerts.
+            "missing_contacts": team_missing_contacts(team),
+            "undeliverable": undeliverable_for_team(team)[:20],
         },
         status=400 if form.is_bound and form.errors else 200,
     )

@@ -1,8 +1,13 @@
 """The words of each message, from templates/emails/ (email) and templates/alerting/ (SMS).
 
-Email and SMS leave the hospital, so by default they say only the severity, the patient's
-initials and hospital number, and a link to sign in and see the rest. ALERT_EMAIL_DETAIL =
-"findings" adds the words of the findings, for teams whose information governance allows it.
+Email and SMS leave the hospital, so what an alert message says is the care team's choice
+(`CareTeam.alert_message_detail`, team settings):
+- "minimal" (the default): only that an alert of this severity needs you, and a link to sign
+  in; no initials, hospital number or unit name, which together identify a person and, on
+  this portal, imply the diagnosis (issue 11);
+- "identifiers": the patient's initials, hospital number and the team's name too;
+- "findings": those and the words of the findings.
+Nothing the level leaves out is put into the template context at all.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.models import AlertMessageDetail
 from symptoms.alerting.channels import Message
 from symptoms.alerting.models import Alert, Delivery, Purpose
 
@@ -42,11 +48,18 @@ def _context(delivery: Delivery) -> dict[str, object]:
         "site_url": settings.SITE_URL,
     }
     if alert is not None:
+        detail = team.alert_message_detail
+        if detail == AlertMessageDetail.MINIMAL:
+            # Not in the context, so no template can let them out.
+            for name in ("initials", "hospital_number", "team"):
+                context.pop(name)
         context.update(
             alert=alert,
+            detail=detail,
+            identify=detail != AlertMessageDetail.MINIMAL,
             emergency=alert.emergency,
             link=settings.SITE_URL + reverse("alert_detail", args=[alert.pk]),
-            findings=_findings(alert) if settings.ALERT_EMAIL_DETAIL == "findings" else [],
+            findings=_findings(alert) if detail == AlertMessageDetail.FINDINGS else [],
             minutes_waiting=int((timezone.now() - alert.escalation_from).total_seconds() // 60),
             update=(context["purpose"] == Purpose.NOTICE
                     and (original or delivery).step != "notice 1"),

@@ -38,7 +38,10 @@ def test_a_sent_row_is_never_sent_again(smtp, red_alert):
 
 
 def test_the_email_says_only_severity_initials_hospital_number_and_a_link(smtp, red_alert,
-                                                                          patient):
+                                                                          patient, team):
+    # The team's "identifiers" level (the default says less: test_alert_messages.py).
+    team.alert_message_detail = "identifiers"
+    team.save()
     send(notice())
     [mail] = smtp.mailbox.received
     text = mail.message.get_body(("plain",)).get_content()
@@ -55,8 +58,9 @@ def test_the_email_says_only_severity_initials_hospital_number_and_a_link(smtp, 
         assert "eadache" not in body
 
 
-def test_the_team_may_allow_the_findings_in_the_email(settings, smtp, red_alert):
-    settings.ALERT_EMAIL_DETAIL = "findings"
+def test_the_team_may_allow_the_findings_in_the_email(smtp, red_alert, team):
+    team.alert_message_detail = "findings"
+    team.save()
     send(notice())
     text = smtp.mailbox.received[0].message.get_body(("plain",)).get_content()
     assert "Temperature 38.4 °C, at or above 37.5 °C" in text
