@@ -189,3 +189,40 @@ def test_queue_is_paginated_and_the_poll_keeps_the_page(as_user, nurse, team):
     second = client.get(reverse("alert_list") + "?page=2")
     assert len(rows(second)) == 2
     assert "?partial=1&amp;page=2" in second.content.decode()
+
+
+def findings_on_row(html: str, alert_id: int) -> list[str]:
+    row = html.split(f'data-alert-id="{alert_id}"', 1)[1].split("</li>\n  \n", 1)[0]
+    findings = row.split('class="small mb-1 mt-1 findings"', 1)[1].split("</ul>", 1)[0]
+    return [" ".join(item.split("</li>")[0].split()) for item in findings.split("<li")[1:]]
+
+
+def test_the_row_says_every_red_finding_across_the_alerts_check_ins_emergencies_first(
+    as_user, nurse, patient
+):
+    # A seizure and 39.4 °C, then a headache: the latest check-in alone would show an
+    # amber finding under a RED badge.
+    start = timezone.now() - timedelta(minutes=30)
+    raise_alert(patient, patient.user, start, temperature_c=39.4)
+    raise_alert(patient, patient.user, start + timedelta(minutes=10),
+                symptoms={"seizure": 1})
+    alert = raise_alert(patient, patient.user, start + timedelta(minutes=20),
+                        symptoms={"headache": 2})
+    html = as_user(nurse).get(reverse("alert_list")).content.decode()
+    items = findings_on_row(html, alert.pk)
+    assert len(items) == 2, items
+    assert "emergency" in items[0]
+    assert "eizure" in items[0]
+    assert "39.4" in items[1]
+    assert not any("eadache" in item for item in items)
+
+
+def test_an_amber_row_lists_every_amber_finding_once(as_user, nurse, patient):
+    start = timezone.now() - timedelta(minutes=30)
+    raise_alert(patient, patient.user, start, symptoms={"rash": 2})
+    alert = raise_alert(patient, patient.user, start + timedelta(minutes=5),
+                        symptoms={"rash": 2})
+    html = as_user(nurse).get(reverse("alert_list")).content.decode()
+    items = findings_on_row(html, alert.pk)
+    assert len(items) == 1, items
+    assert "ash" in items[0]
