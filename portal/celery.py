@@ -3,12 +3,18 @@
 import os
 
 from celery import Celery, signals
+from kombu import Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
 app = Celery("portal")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+# The alert queues (settings.ALERT_QUEUE_*), red first. A worker started without -Q consumes
+# all of them; the Procfile gives red deliveries and sweeps workers of their own.
+ALERT_QUEUES = ("alerts.red", "alerts.deliveries", "alerts.reminders", "alerts.sweeps")
+app.conf.task_queues = [Queue(name, routing_key=name) for name in ALERT_QUEUES]
 
 
 # The worker keeps its database connection between tasks (Celery's Django fix-up would

@@ -350,7 +350,15 @@ LOGGING = {
 # Alerts to the care team and reminders to patients (symptoms/alerting; docs/operations.md).
 # Every delivery is a database row first; Celery only carries its id. These settings tune how
 # fast a failure is retried and when the sweeps step in.
-ALERT_MAX_ATTEMPTS = env.int("ALERT_MAX_ATTEMPTS", default=5)
+# A row that fails for a reason time can cure (server down, 4xx) is retried for
+# ALERT_RETRY_FOR_SECONDS (a realistic mail outage: hours), at most ALERT_MAX_ATTEMPTS times;
+# then it fails and its fallback is sent. A failed email of a still-open alert is tried again
+# every ALERT_RETRY_MAX_SECONDS all the same, so it arrives once the server is back.
+ALERT_MAX_ATTEMPTS = env.int("ALERT_MAX_ATTEMPTS", default=100)
+ALERT_RETRY_FOR_SECONDS = env.float("ALERT_RETRY_FOR_SECONDS", default=6 * 3600.0)
+# A red message's fallback (SMS to the same person, else the queue) goes after this many
+# failed attempts, while the message itself keeps trying.
+ALERT_RED_FALLBACK_AFTER_ATTEMPTS = env.int("ALERT_RED_FALLBACK_AFTER_ATTEMPTS", default=1)
 # Exponential back-off with jitter: attempt n waits base * 2**(n-1), capped, then a random
 # half of it is taken off so that many rows failing together do not retry together.
 ALERT_RETRY_BASE_SECONDS = env.float("ALERT_RETRY_BASE_SECONDS", default=10.0)
@@ -359,6 +367,18 @@ ALERT_RETRY_MAX_SECONDS = env.float("ALERT_RETRY_MAX_SECONDS", default=300.0)
 # Must be well above the longest send (EMAIL_TIMEOUT for each of SMTP's half-dozen steps),
 # or a slow but living worker's message could be sent a second time.
 ALERT_STUCK_SECONDS = env.float("ALERT_STUCK_SECONDS", default=120.0)
+# The sending worker holds a lease on its row, renewed every ALERT_LEASE_RENEW_SECONDS while
+# it is alive; a lease not renewed for ALERT_LEASE_SECONDS means the worker died and the
+# delivery sweep (every ALERT_DELIVERY_SWEEP_SECONDS) retries the row. Worst case for a red
+# alert whose worker died: lease + sweep interval + one send, well under 30 s.
+ALERT_LEASE_SECONDS = env.float("ALERT_LEASE_SECONDS", default=10.0)
+ALERT_LEASE_RENEW_SECONDS = env.float("ALERT_LEASE_RENEW_SECONDS", default=3.0)
+ALERT_DELIVERY_SWEEP_SECONDS = env.float("ALERT_DELIVERY_SWEEP_SECONDS", default=5.0)
+# The longest one send may take: SMTP's steps (connect, EHLO, MAIL, RCPT, DATA, the answer
+# to the body) each bounded by EMAIL_TIMEOUT, or one SMS call. The lease is not renewed
+# beyond it, and the task's time limits follow from it.
+ALERT_SMS_TIMEOUT_SECONDS = env.float("ALERT_SMS_TIMEOUT_SECONDS", default=10.0)
+ALERT_SEND_MAX_SECONDS = 6 * max(EMAIL_TIMEOUT, ALERT_SMS_TIMEOUT_SECONDS) + 10
 # A pending row younger than this still has its own task on the way; the sweep leaves it.
 ALERT_REQUEUE_GRACE_SECONDS = env.float("ALERT_REQUEUE_GRACE_SECONDS", default=20.0)
 ALERT_SWEEP_SECONDS = env.float("ALERT_SWEEP_SECONDS", default=30.0)
@@ -384,17 +404,43 @@ ALERT_HEALTH_MAX_UNDELIVERED_SECONDS = env.float(
 ALERT_HEALTH_MAX_BEAT_SECONDS = env.float(
     "ALERT_HEALTH_MAX_BEAT_SECONDS", default=3 * ALERT_SWEEP_SECONDS + 30
 )
+# /healthz answers everyone with its status only; the details (checks, counts, ages) need
+# this token, sent as "Authorization: Bearer <token>" (compared in constant time). Empty:
+# details are shown to nobody.
+HEALTHZ_TOKEN = env.str("HEALTHZ_TOKEN", default="")
 # Publishing a task gets one try, bounded by the broker's socket timeouts above: a patient's
 # request must never hang on a hung broker (the sweep sends the row later instead). redis-py
 # already reconnects a connection left stale by a Redis restart; a second try at a hung
 # Redis would only double the wait. (kombu copies these keys into the transport options.)
 ALERT_PUBLISH_RETRY_POLICY = {"max_retries": 0}
+# Queues (portal/celery.py declares them; the Procfile gives each its worker): red
+# deliveries never wait behind amber ones, reminders or a backlog; sweeps have a queue and a
+# worker of their own, so a delivery backlog never delays or expires them.
+ALERT_QUEUE_RED = "alerts.red"
+ALERT_QUEUE_DELIVERIES = "alerts.deliveries"
+ALERT_QUEUE_REMINDERS = "alerts.reminders"
+ALERT_QUEUE_SWEEPS = "alerts.sweeps"
+CELERY_TASK_DEFAULT_QUEUE = ALERT_QUEUE_DELIVERIES
+CELERY_TASK_ROUTES = {
+    "alerts.sweep": {"queue": ALERT_QUEUE_SWEEPS},
+    "alerts.sweep_deliveries": {"queue": ALERT_QUEUE_SWEEPS},
+}
+# Every task is bounded: a send cannot outlive ALERT_SEND_MAX_SECONDS plus its recording; a
+# sweep gets two minutes. (Enforced by the prefork pool; the soft limit raises in the task.)
+CELERY_TASK_SOFT_TIME_LIMIT = ALERT_SEND_MAX_SECONDS + 20
+CELERY_TASK_TIME_LIMIT = ALERT_SEND_MAX_SECONDS + 40
 CELERY_BEAT_SCHEDULE = {
     "alerts-sweep": {
         "task": "alerts.sweep",
         "schedule": ALERT_SWEEP_SECONDS,
-        # A sweep that waited longer than its interval is replaced by the next one.
-        "options": {"expires": ALERT_SWEEP_SECONDS},
+        # Sweeps are idempotent: one that waited a while is still worth running (its own
+        # queue keeps it from waiting behind deliveries); only a pile-up is dropped.
+        "options": {"expires": 10 * ALERT_SWEEP_SECONDS},
+    },
+    "alerts-sweep-deliveries": {
+        "task": "alerts.sweep_deliveries",
+        "schedule": ALERT_DELIVERY_SWEEP_SECONDS,
+        "options": {"expires": 10 * ALERT_DELIVERY_SWEEP_SECONDS},
     },
 }
 if DJANGO_ENV == "test" and CELERY_BROKER_URL.startswith(f"sqla+sqlite:///{VAR_DIR}"):

@@ -12,12 +12,14 @@ import logging
 import os
 import random
 import socket
+import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -113,6 +115,30 @@ def deliveries_for_reminder(
     return ids
 
 
+def deliveries_for_reminders(
+    *, reminders: list[tuple[Patient, str, list[tuple[str, User]]]], now: datetime
+) -> list[int]:
+    """deliveries_for_reminder for many patients at once, in a constant number of queries
+    (one insert, one read back): `reminders` is [(patient, day ISO, [(role, user)])]. Returns
+    the ids of the rows that are new (an existing key is left as it is)."""
+    rows = {}
+    for patient, day, recipients in reminders:
+        for role, user in recipients:
+            address = user.email.lower()
+            key = f"reminder:{patient.pk}:{day}:email:{address}"
+            rows[key] = Delivery(
+                key=key, patient=patient, purpose=Purpose.REMINDER, step=f"reminder {day}",
+                role=role, channel=Channel.EMAIL, address=address, user=user,
+                next_attempt_at=now, created_at=now,
+            )
+    if not rows:
+        return []
+    Delivery.objects.bulk_create(rows.values(), ignore_conflicts=True, batch_size=1000)
+    # Made by this call: its keys with this creation time (a row made earlier has another).
+    return list(Delivery.objects.filter(key__in=list(rows), created_at=now)
+                .values_list("pk", flat=True))
+
+
 @dataclass
 class SendOutcome:
     state: str  # the row's state after this call, or "skipped" if another claim had it
@@ -128,8 +154,64 @@ def backoff_seconds(attempts: int) -> float:
     return ceiling / 2 + random.uniform(0, ceiling / 2)  # noqa: S311 - not for secrets
 
 
+class _LeaseKeeper:
+    """Renews the sending worker's lease on its in-flight row every ALERT_LEASE_RENEW_SECONDS
+    from a thread of its own (with its own database connection), for as long as the send
+    lasts but never past ALERT_SEND_MAX_SECONDS (the longest a bounded send can take). A
+    worker that dies stops renewing, and ALERT_LEASE_SECONDS later the sweep retries its
+    row; a slow worker that is alive keeps its row, so it never causes a second copy.
+
+    Not started inside a transaction (tests on the `db` fixture): the claim is not
+    committed there, and a second connection would wait on its lock.
+    """
+
+    def __init__(self, delivery_id: int, token: uuid.UUID) -> None:
+        self.delivery_id = delivery_id
+        self.token = token
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self) -> _LeaseKeeper:
+        if not connection.in_atomic_block:
+            self._thread = threading.Thread(target=self._run, daemon=True,
+                                            name=f"lease-{self.delivery_id}")
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=settings.ALERT_LEASE_RENEW_SECONDS)
+
+    def _run(self) -> None:
+        deadline = time.monotonic() + settings.ALERT_SEND_MAX_SECONDS
+        try:
+            while not self._stop.wait(settings.ALERT_LEASE_RENEW_SECONDS):
+                if time.monotonic() > deadline:
+                    log.warning("delivery %s: send still running after %s s; lease no longer "
+                                "renewed", self.delivery_id, settings.ALERT_SEND_MAX_SECONDS)
+                    return
+                try:
+                    Delivery.objects.filter(
+                        pk=self.delivery_id, claim_token=self.token,
+                        state=DeliveryState.IN_FLIGHT,
+                    ).update(lease_until=timezone.now()
+                             + timedelta(seconds=settings.ALERT_LEASE_SECONDS))
+                except DatabaseError:
+                    # A dropped connection: the next renewal opens a new one.
+                    log.warning("delivery %s: lease renewal failed", self.delivery_id,
+                                exc_info=True)
+                    connection.close()
+        finally:
+            connection.close()  # this thread's own connection
+
+
 def delivery_send(*, delivery_id: int, now: datetime | None = None) -> SendOutcome:
-    """Claim the row, send it on its channel, record what happened. Safe to call twice."""
+    """Claim the row, send it on its channel, record what happened. Safe to call twice.
+
+    The claim takes a lease (ALERT_LEASE_SECONDS) that a thread renews while the send runs.
+    Returns a SendOutcome: "skipped" when the row was not due or someone else holds it.
+    """
     now = now or timezone.now()
     token = uuid.uuid4()
     claimed = Delivery.objects.filter(
@@ -137,6 +219,7 @@ def delivery_send(*, delivery_id: int, now: datetime | None = None) -> SendOutco
         state__in=[DeliveryState.PENDING, DeliveryState.RETRY],
         next_attempt_at__lte=now + EARLY_MARGIN,
     ).update(state=DeliveryState.IN_FLIGHT, claimed_at=now, claim_token=token,
+             lease_until=now + timedelta(seconds=settings.ALERT_LEASE_SECONDS),
              attempts=F("attempts") + 1)
     if not claimed:
         return SendOutcome(state="skipped")
@@ -151,14 +234,32 @@ def delivery_send(*, delivery_id: int, now: datetime | None = None) -> SendOutco
         delivery=delivery, number=delivery.attempts, started_at=now, worker=WORKER_NAME
     )
     try:
-        channel_for(delivery.channel).send(message_for(delivery), delivery.address)
+        with _LeaseKeeper(delivery_id, token):
+            channel_for(delivery.channel).send(message_for(delivery), delivery.address)
     except ChannelError as exc:
-        return _record_failure(delivery, token, attempt, str(exc), retryable=exc.retryable)
+        return _recorded(_record_failure, delivery, token, attempt, str(exc),
+                         retryable=exc.retryable, ambiguous=exc.ambiguous)
     except Exception as exc:  # a bug, not the channel: keep the row moving, and say so loudly
         log.exception("delivery %s raised", delivery_id)
-        return _record_failure(delivery, token, attempt, f"{type(exc).__name__}: {exc}",
-                               retryable=True)
-    return _record_sent(delivery, token, attempt)
+        return _recorded(_record_failure, delivery, token, attempt,
+                         f"{type(exc).__name__}: {exc}", retryable=True, ambiguous=False)
+    return _recorded(_record_sent, delivery, token, attempt)
+
+
+def _recorded(record, *args: object, **kwargs: object) -> SendOutcome:
+    """Write an outcome, riding out a database connection dropped since the claim (up to
+    three tries on a new connection): an outcome not written would have the row retried,
+    and for a message that went, that is a second copy (same Message-ID, but still)."""
+    for attempt in range(3):
+        try:
+            return record(*args, **kwargs)
+        except (OperationalError, InterfaceError):
+            if connection.in_atomic_block or attempt == 2:
+                raise
+            log.warning("recording a delivery outcome failed; reconnecting", exc_info=True)
+            connection.close()
+            time.sleep(0.2 * (attempt + 1))
+    raise AssertionError("unreachable")
 
 
 def _record_sent(delivery: Delivery, token: uuid.UUID, attempt: DeliveryAttempt) -> SendOutcome:
@@ -169,37 +270,63 @@ def _record_sent(delivery: Delivery, token: uuid.UUID, attempt: DeliveryAttempt)
         updated = Delivery.objects.filter(pk=delivery.pk).filter(
             Q(claim_token=token)
             | Q(state__in=[DeliveryState.PENDING, DeliveryState.RETRY])
-        ).update(state=DeliveryState.SENT, sent_at=done, last_error="")
+        ).update(state=DeliveryState.SENT, sent_at=done, last_error="", lease_until=None)
         _finish_attempt(attempt, DeliveryAttempt.Result.SENT, "", done)
     if not updated:
         log.warning("delivery %s was sent after its claim was taken over; a second copy may "
-                    "have gone", delivery.pk)
+                    "have gone (with the same Message-ID)", delivery.pk)
     return SendOutcome(state=DeliveryState.SENT)
+
+
+def retry_window_open(delivery: Delivery, now: datetime) -> bool:
+    """Whether a row that failed for a reason time can cure may be tried again: fewer than
+    ALERT_MAX_ATTEMPTS attempts and younger than ALERT_RETRY_FOR_SECONDS (a realistic mail
+    outage: hours, with the back-off capped at ALERT_RETRY_MAX_SECONDS)."""
+    return (delivery.attempts < settings.ALERT_MAX_ATTEMPTS
+            and now - delivery.created_at
+            < timedelta(seconds=settings.ALERT_RETRY_FOR_SECONDS))
+
+
+def _early_fallback_due(delivery: Delivery) -> bool:
+    # A red message does not wait hours for its fallback: after this many failed attempts
+    # the SMS (or queue) fallback goes, while the email keeps trying.
+    return (delivery.severity == "red" and delivery.purpose != Purpose.FALLBACK
+            and delivery.attempts >= settings.ALERT_RED_FALLBACK_AFTER_ATTEMPTS)
 
 
 def _record_failure(
     delivery: Delivery, token: uuid.UUID, attempt: DeliveryAttempt, error: str, *,
-    retryable: bool,
+    retryable: bool, ambiguous: bool,
 ) -> SendOutcome:
     done = timezone.now()
     error = error[:2000]
+    unconfirmed = delivery.unconfirmed_attempts + (1 if ambiguous else 0)
     with transaction.atomic():
         mine = Delivery.objects.filter(pk=delivery.pk, claim_token=token,
                                        state=DeliveryState.IN_FLIGHT)
-        if retryable and delivery.attempts < settings.ALERT_MAX_ATTEMPTS:
+        if unconfirmed > 1:
+            # The second unknown outcome: the server probably has it, twice. A third copy
+            # would only add noise; the fallback makes sure someone is told.
+            retryable = False
+            error = f"outcome unknown twice, not sent again: {error}"[:2000]
+        if retryable and retry_window_open(delivery, done):
             wait = backoff_seconds(delivery.attempts)
             if not mine.update(state=DeliveryState.RETRY, last_error=error,
+                               unconfirmed_attempts=unconfirmed, lease_until=None,
                                next_attempt_at=done + timedelta(seconds=wait)):
                 return SendOutcome(state="skipped")
             _finish_attempt(attempt, DeliveryAttempt.Result.RETRY, error, done)
+            follow_up = (delivery_fallback(delivery=delivery, now=done)
+                         if _early_fallback_due(delivery) else [])
             log.info("delivery %s failed (%s); retry in %.1f s", delivery.pk, error, wait)
-            return SendOutcome(state=DeliveryState.RETRY, retry_in=wait)
-        if not mine.update(state=DeliveryState.FAILED, failed_at=done, last_error=error):
+            return SendOutcome(state=DeliveryState.RETRY, retry_in=wait, follow_up=follow_up)
+        if not mine.update(state=DeliveryState.FAILED, failed_at=done, last_error=error,
+                           unconfirmed_attempts=unconfirmed, lease_until=None,
+                           permanent_failure=not retryable):
             return SendOutcome(state="skipped")
         _finish_attempt(attempt, DeliveryAttempt.Result.FAILED, error, done)
         follow_up = delivery_fallback(delivery=delivery, now=done)
-    log.error("delivery %s failed for good after %s attempts: %s", delivery.pk,
-              delivery.attempts, error)
+    log.error("delivery %s failed after %s attempts: %s", delivery.pk, delivery.attempts, error)
     return SendOutcome(state=DeliveryState.FAILED, follow_up=follow_up)
 
 

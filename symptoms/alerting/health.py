@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, Min
+from django.db.models import Count, Max, Min, Q
 from django.utils import timezone
 
-from symptoms.alerting.models import UNDELIVERED, Delivery, DeliveryState, Heartbeat
+from symptoms.alerting.models import (
+    UNDELIVERED,
+    Channel,
+    Delivery,
+    DeliveryAttempt,
+    DeliveryState,
+    Heartbeat,
+)
 
 log = logging.getLogger(__name__)
 
@@ -36,10 +43,54 @@ def _broker() -> dict[str, Any]:
                                    timeout=settings.CELERY_BROKER_CONNECTION_TIMEOUT)
             # A real round trip: the queue's length (LLEN on Redis, a COUNT on SQLAlchemy).
             # kombu's virtual transports have no public call for it.
-            waiting = conn.default_channel._size(app.conf.task_default_queue)
+            channel = conn.default_channel
+            waiting = {name: channel._size(name) for name in _QUEUES}
     except Exception as exc:  # any failure means "down"
         return {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:200]}
     return {"ok": True, "messages_waiting": waiting}
+
+
+_QUEUES = ("alerts.red", "alerts.deliveries", "alerts.reminders", "alerts.sweeps")
+
+
+def _channels(now: datetime) -> dict[str, Any]:
+    """Is each sending channel up? Down: its latest finished attempt (in the last day) is a
+    failure, later than its latest success, and a row on it is still waiting or failed on an
+    open alert: an outage in progress, which /healthz reports at once (503)."""
+    since = now - timedelta(days=1)
+    try:
+        latest = {
+            row["delivery__channel"]: row
+            for row in DeliveryAttempt.objects.filter(finished_at__gte=since)
+            .values("delivery__channel")
+            .annotate(
+                last_ok=Max("finished_at", filter=Q(result=DeliveryAttempt.Result.SENT)),
+                last_bad=Max("finished_at", filter=Q(result__in=[
+                    DeliveryAttempt.Result.RETRY, DeliveryAttempt.Result.FAILED])),
+            )
+            .order_by()
+        }
+        waiting = set(Delivery.objects.filter(
+            Q(state=DeliveryState.RETRY)
+            | Q(state=DeliveryState.FAILED, permanent_failure=False,
+                alert__state__in=["open", "acknowledged"]),
+            channel__in=[Channel.EMAIL, Channel.SMS],
+        ).order_by().values_list("channel", flat=True).distinct())
+    except Exception as exc:  # reported under database
+        return {"ok": False, "error": type(exc).__name__}
+    result: dict[str, Any] = {"ok": True}
+    for name in (Channel.EMAIL, Channel.SMS):
+        row = latest.get(name, {})
+        last_ok, last_bad = row.get("last_ok"), row.get("last_bad")
+        down = (name in waiting and last_bad is not None
+                and (last_ok is None or last_bad > last_ok))
+        result[str(name)] = {
+            "ok": not down,
+            "last_success": last_ok.isoformat() if last_ok else None,
+            "last_failure": last_bad.isoformat() if last_bad else None,
+        }
+        result["ok"] = result["ok"] and not down
+    return result
 
 
 def _deliveries(now: datetime) -> dict[str, Any]:
@@ -90,6 +141,9 @@ def _beat(now: datetime) -> dict[str, Any]:
 
 
 def health_report(*, now: datetime | None = None) -> dict[str, Any]:
+    """{"status": "ok"|"failing", "time", "checks": {...}}; "failing" when any check is not
+    ok. Counts and ages only, never patient data; /healthz shows the checks only to holders
+    of the monitoring token."""
     now = now or timezone.now()
     checks = {
         "database": _database(),
@@ -97,6 +151,7 @@ def health_report(*, now: datetime | None = None) -> dict[str, Any]:
         "deliveries": _deliveries(now),
         "beat": _beat(now),
         "recipients": _recipients(),
+        "channels": _channels(now),
     }
     ok = all(check["ok"] for check in checks.values())
     return {"status": "ok" if ok else "failing", "time": now.isoformat(), "checks": checks}

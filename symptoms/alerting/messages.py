@@ -12,6 +12,10 @@ Nothing the level leaves out is put into the template context at all.
 
 from __future__ import annotations
 
+import hashlib
+from email.utils import parseaddr
+from urllib.parse import urlsplit
+
 from django.conf import settings
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -69,6 +73,17 @@ def _context(delivery: Delivery) -> dict[str, object]:
     return context
 
 
+def message_id_for(delivery: Delivery) -> str:
+    """The email Message-ID of this delivery, the same for every copy ever sent of it:
+    "<delivery-{id}-{12 hex of the row's key}@{host}>". The key (which holds the address)
+    is hashed so that the header says nothing about the recipient; the host is the sender
+    address's domain, else SITE_URL's host."""
+    digest = hashlib.sha256(delivery.key.encode()).hexdigest()[:12]
+    host = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2]
+    host = host or urlsplit(settings.SITE_URL).hostname or "homeline.invalid"
+    return f"<delivery-{delivery.pk}-{digest}@{host}>"
+
+
 def message_for(delivery: Delivery) -> Message:
     context = _context(delivery)
     kind = "reminder" if context["purpose"] == Purpose.REMINDER else "alert"
@@ -78,4 +93,5 @@ def message_for(delivery: Delivery) -> Message:
         text=render_to_string(f"emails/{kind}_body.txt", context),
         html=render_to_string(f"emails/{kind}_body.html", context),
         sms=" ".join(render_to_string(f"alerting/sms_{kind}.txt", context).split()),
+        message_id=message_id_for(delivery),
     )

@@ -214,6 +214,15 @@ class Delivery(models.Model):
     next_attempt_at = models.DateTimeField()
     claimed_at = models.DateTimeField(null=True, blank=True)
     claim_token = models.UUIDField(null=True, blank=True)
+    # The sending worker's lease on an in-flight row, renewed every few seconds while it is
+    # alive (deliveries._LeaseKeeper). Past it, the worker is dead and the sweep retries.
+    lease_until = models.DateTimeField(null=True, blank=True)
+    # Attempts whose outcome is unknown (no answer after the whole body, worker lost in
+    # flight): the message may have arrived. One such retry is allowed, never a second.
+    unconfirmed_attempts = models.PositiveSmallIntegerField(default=0)
+    # Failed for a reason time cannot cure (5xx, bad credentials, outcome unknown twice):
+    # never revived when the channel comes back.
+    permanent_failure = models.BooleanField(default=False)
     sent_at = models.DateTimeField(null=True, blank=True)
     failed_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
@@ -268,6 +277,10 @@ class DeliveryAttempt(models.Model):
 
     class Meta:
         ordering = ["delivery", "number"]
+        indexes = [
+            # /healthz reads each channel's latest success and failure.
+            models.Index(fields=["finished_at"], name="delivery_attempt_finished"),
+        ]
 
     def __str__(self) -> str:
         return f"attempt {self.number} of delivery {self.delivery_id}: {self.result or '...'}"

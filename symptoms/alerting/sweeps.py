@@ -13,24 +13,31 @@ Every step is idempotent: two sweeps at once, or a sweep beside a worker, send n
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from typing import TypeVar
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Case, Q, When
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
-from accounts.models import CaregiverLink, CareTeam, Patient
+from accounts.models import CYCLE_DAYS, CaregiverLink, CareTeam, Patient
 from symptoms.alerting.deliveries import (
     deliveries_for_alert,
-    deliveries_for_reminder,
+    deliveries_for_reminders,
     delivery_fallback,
+    retry_window_open,
 )
 from symptoms.alerting.dispatch import deliveries_enqueue_on_commit
 from symptoms.alerting.escalation import escalation_due_after, escalation_steps
 from symptoms.alerting.models import (
     Alert,
     AlertState,
+    Channel,
     Delivery,
     DeliveryAttempt,
     DeliveryState,
@@ -41,9 +48,11 @@ from symptoms.alerting.models import (
 from symptoms.alerting.models import RecipientRole as To
 from symptoms.alerting.services import alert_raise
 from symptoms.catalogue import RULES_BY_CODE, RULES_VERSION
+from symptoms.models import CheckIn
 from symptoms.rules import Finding
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 BATCH = 500
 # A missed day is raised at most this long after its alert was due (after an outage of the
@@ -54,37 +63,58 @@ MISSED_DAY_LOOKS_BACK = timedelta(hours=12)
 @dataclass
 class SweepReport:
     unstuck: list[int] = field(default_factory=list)
+    revived: list[int] = field(default_factory=list)
     due: list[int] = field(default_factory=list)
     escalated: list[int] = field(default_factory=list)
     reminders: list[int] = field(default_factory=list)
     missed_alerts: int = 0
+    errors: list[str] = field(default_factory=list)  # the parts that raised
 
-    def summary(self) -> dict[str, int]:
-        return {"unstuck": len(self.unstuck), "due": len(self.due),
-                "escalated": len(self.escalated), "reminders": len(self.reminders),
-                "missed_alerts": self.missed_alerts}
+    def summary(self) -> dict[str, object]:
+        summary: dict[str, object] = {
+            "unstuck": len(self.unstuck), "revived": len(self.revived), "due": len(self.due),
+            "escalated": len(self.escalated), "reminders": len(self.reminders),
+            "missed_alerts": self.missed_alerts}
+        if self.errors:
+            summary["errors"] = list(self.errors)
+        return summary
 
 
 # Deliveries --------------------------------------------------------------------------------
 
 def deliveries_unstick(*, now: datetime) -> list[int]:
-    """Rows in flight longer than ALERT_STUCK_SECONDS lost their worker: retry them now (or
-    fail them, with a fallback, if that was their last attempt). Returns the retried ids."""
-    cutoff = now - timedelta(seconds=settings.ALERT_STUCK_SECONDS)
-    stuck = Delivery.objects.filter(state=DeliveryState.IN_FLIGHT, claimed_at__lt=cutoff)
+    """Rows in flight whose lease has lapsed (their worker died or hung past its time
+    limit; a living worker renews it) go back to retry now, red ones first. The lost attempt
+    counts as an unknown outcome (the message may have gone): a row's second unknown outcome
+    fails it instead, with its fallback, and so does a row out of attempts. Rows claimed
+    before leases existed fall back to ALERT_STUCK_SECONDS. Returns the retried ids."""
+    legacy = now - timedelta(seconds=settings.ALERT_STUCK_SECONDS)
+    stuck = Delivery.objects.filter(
+        Q(lease_until__lt=now) | Q(lease_until__isnull=True, claimed_at__lt=legacy),
+        state=DeliveryState.IN_FLIGHT,
+    )
     retried: list[int] = []
-    for row in stuck.select_related("patient__care_team", "user")[:BATCH]:
+    rows = stuck.select_related("patient__care_team", "user", "alert").order_by(
+        Case(When(severity="red", then=0), default=1), "claimed_at")[:BATCH]
+    for row in rows:
         error = (f"worker stopped during attempt {row.attempts} "
                  f"(in flight since {row.claimed_at:%H:%M:%S} UTC)")
         with transaction.atomic():
             # Conditional on the claim we saw: a worker that finishes meanwhile wins.
             mine = Delivery.objects.filter(pk=row.pk, state=DeliveryState.IN_FLIGHT,
                                            claim_token=row.claim_token)
-            last = row.attempts >= settings.ALERT_MAX_ATTEMPTS
-            if last and mine.update(state=DeliveryState.FAILED, failed_at=now, last_error=error):
+            unconfirmed = row.unconfirmed_attempts + 1
+            give_up = unconfirmed > 1 or not retry_window_open(row, now)
+            if unconfirmed > 1:
+                error = f"outcome unknown twice, not sent again: {error}"
+            if give_up and mine.update(state=DeliveryState.FAILED, failed_at=now,
+                                       last_error=error, lease_until=None,
+                                       unconfirmed_attempts=unconfirmed,
+                                       permanent_failure=unconfirmed > 1):
                 delivery_fallback(delivery=row, now=now)
-            elif not last and mine.update(state=DeliveryState.RETRY, next_attempt_at=now,
-                                          last_error=error):
+            elif not give_up and mine.update(state=DeliveryState.RETRY, next_attempt_at=now,
+                                             last_error=error, lease_until=None,
+                                             unconfirmed_attempts=unconfirmed):
                 retried.append(row.pk)
             else:
                 continue
@@ -96,6 +126,25 @@ def deliveries_unstick(*, now: datetime) -> list[int]:
     return retried
 
 
+def deliveries_revive(*, now: datetime) -> list[int]:
+    """Failed emails and SMS of alerts still open (or acknowledged) whose failure time can
+    cure (server down, 4xx) are tried again every ALERT_RETRY_MAX_SECONDS, for as long as
+    the alert is open: when the server is back they arrive, with the same Message-ID. A
+    failure that is permanent (5xx, outcome unknown twice) is never revived. Returns ids."""
+    before = now - timedelta(seconds=settings.ALERT_RETRY_MAX_SECONDS)
+    revivable = Delivery.objects.filter(
+        state=DeliveryState.FAILED, permanent_failure=False, failed_at__lte=before,
+        channel__in=[Channel.EMAIL, Channel.SMS], alert__isnull=False,
+        alert__state__in=[AlertState.OPEN, AlertState.ACKNOWLEDGED],
+    )
+    ids = list(revivable.order_by("failed_at").values_list("pk", flat=True)[:BATCH])
+    if ids:
+        Delivery.objects.filter(pk__in=ids, state=DeliveryState.FAILED).update(
+            state=DeliveryState.RETRY, next_attempt_at=now)
+        log.info("failed deliveries %s of open alerts are tried again", ids)
+    return ids
+
+
 def deliveries_due(*, now: datetime, grace: float | None = None) -> list[int]:
     """Rows waiting to be sent whose own task should have come by now."""
     grace = settings.ALERT_REQUEUE_GRACE_SECONDS if grace is None else grace
@@ -103,7 +152,8 @@ def deliveries_due(*, now: datetime, grace: float | None = None) -> list[int]:
     return list(
         Delivery.objects.filter(
             state__in=[DeliveryState.PENDING, DeliveryState.RETRY], next_attempt_at__lte=before
-        ).order_by("next_attempt_at").values_list("pk", flat=True)[:BATCH]
+        ).order_by(Case(When(severity="red", then=0), default=1), "next_attempt_at")
+        .values_list("pk", flat=True)[:BATCH]
     )
 
 
@@ -175,69 +225,146 @@ def _alert_escalate(alert: Alert, now: datetime) -> list[int]:
 
 # Missed check-ins --------------------------------------------------------------------------
 
-def _local(day: date, at: time, patient: Patient) -> datetime:
-    # A wall-clock time in the patient's zone on that day, whatever the UTC offset is then
-    # (20:00 is 19:00 UTC in British summer time and 20:00 UTC in winter).
-    return datetime.combine(day, at, tzinfo=patient.tz)
+def _utc(day: date, at: time, tz: ZoneInfo) -> datetime:
+    """A wall-clock time on that day in that zone, as a UTC instant. Windows are then
+    measured in real time: cut-off + 2 h is two real hours even across a clock change (an
+    aware datetime in a ZoneInfo adds wall-clock time, an hour off on those nights)."""
+    return datetime.combine(day, at, tzinfo=tz).astimezone(UTC)
 
 
-def _reminder_recipients(patient: Patient, now: datetime) -> list[tuple[str, object]]:
-    recipients: list[tuple[str, object]] = []
-    if patient.user is not None and patient.user.is_active:
-        recipients.append((To.PATIENT, patient.user))
-    links = CaregiverLink.objects.active(now).filter(patient=patient, may_log=True,
-                                                     caregiver__is_active=True)
-    recipients += [(To.CAREGIVER, link.caregiver) for link in links.select_related("caregiver")]
-    return recipients
+# A patient's treatment can be active only this long after its start (12 cycles at most).
+_LONGEST_TREATMENT = timedelta(days=12 * CYCLE_DAYS + 2)
+# Patient ids in one IN (...) on databases without arrays (SQLite's variable limit).
+_ID_CHUNK = 5000
+
+
+def _for_patients(queryset, patient_ids: list[int]) -> list:
+    """`queryset` limited to these patients, in one query on PostgreSQL (one array
+    parameter, however many ids) and one per 5,000 ids elsewhere."""
+    if not patient_ids:
+        return []
+    if connection.vendor == "postgresql":
+        return list(queryset.filter(
+            patient_id__in=RawSQL("SELECT unnest(%s::bigint[])", (patient_ids,))))
+    rows: list = []
+    for i in range(0, len(patient_ids), _ID_CHUNK):
+        rows += list(queryset.filter(patient_id__in=patient_ids[i:i + _ID_CHUNK]))
+    return rows
+
+
+@dataclass(frozen=True)
+class _Day:
+    """A day (in the patient's zone) on active infusion whose cut-off window is now."""
+
+    patient: Patient
+    day: date
+    cutoff: datetime  # UTC
+    start: datetime  # local midnight, UTC
+    end: datetime  # next local midnight, UTC
+
+
+def _days_in_window(now: datetime, alert_after: timedelta) -> list[_Day]:
+    """One query: every patient whose treatment can be active, with team and login."""
+    patients = Patient.objects.filter(
+        infusion_start_date__isnull=False,
+        infusion_start_date__lte=now.date() + timedelta(days=1),
+        infusion_start_date__gte=now.date() - _LONGEST_TREATMENT,
+    ).select_related("care_team", "user")
+    days: list[_Day] = []
+    for patient in patients:
+        tz = patient.tz
+        today = patient.local_today(now)
+        for day in (today - timedelta(days=1), today):
+            if not patient.on_active_infusion(day):
+                continue
+            cutoff = _utc(day, patient.care_team.check_in_cutoff, tz)
+            if not cutoff <= now < cutoff + alert_after + MISSED_DAY_LOOKS_BACK:
+                continue
+            if patient.created_at > cutoff:
+                continue  # not on Homeline yet by that cut-off: nothing was missed
+            days.append(_Day(patient, day, cutoff, _utc(day, time(0), tz),
+                             _utc(day + timedelta(days=1), time(0), tz)))
+    return days
 
 
 def missed_check_ins_sweep(*, now: datetime) -> tuple[list[int], int]:
     """Reminders (ids of new rows) and the number of missed-check-in alerts raised.
 
     A day counts in the patient's own time zone: the cut-off is the team's time on the
-    patient's clock. Only days on active infusion count. Yesterday is looked at too, for a
-    late cut-off whose alert falls after midnight (up to MISSED_DAY_LOOKS_BACK after it).
+    patient's clock, and the windows after it are real (UTC) time. Only days on active
+    infusion count. Yesterday is looked at too, for a late cut-off whose alert falls after
+    midnight (up to MISSED_DAY_LOOKS_BACK after it).
+
+    Set-based: three queries when nothing is due (patients, their check-ins in the window,
+    their missed-day rows), a constant few more for all reminders due together; each alert
+    raised costs its own transaction (alert_raise). An error for one patient's alert is
+    logged and the others go on.
     """
     alert_after = timedelta(minutes=settings.ALERT_MISSED_CHECK_IN_ALERT_MINUTES)
-    reminders: list[int] = []
+    days = _days_in_window(now, alert_after)
+    if not days:
+        return [], 0
+    ids = sorted({d.patient.pk for d in days})
+    earliest = min(d.start for d in days)
+    latest = max(d.end for d in days)
+    recorded: dict[int, list[datetime]] = {}
+    for patient_id, at in _for_patients(
+        CheckIn.objects.filter(recorded_at__gte=earliest, recorded_at__lt=latest)
+        .values_list("patient_id", "recorded_at"), ids,
+    ):
+        recorded.setdefault(patient_id, []).append(at)
+    missing = [d for d in days
+               if not any(d.start <= at < d.end for at in recorded.get(d.patient.pk, ()))]
+    if not missing:
+        return [], 0
+
+    day_range = {"day__gte": min(d.day for d in missing), "day__lte": max(d.day for d in missing)}
+    rows = {(m.patient_id, m.day): m
+            for m in _for_patients(MissedCheckIn.objects.filter(**day_range), ids)}
+    new = [MissedCheckIn(patient=d.patient, day=d.day, cutoff_at=d.cutoff)
+           for d in missing if (d.patient.pk, d.day) not in rows]
+    if new:
+        MissedCheckIn.objects.bulk_create(new, ignore_conflicts=True)
+        rows = {(m.patient_id, m.day): m
+                for m in _for_patients(MissedCheckIn.objects.filter(**day_range), ids)}
+
+    to_remind = [(d, rows[d.patient.pk, d.day]) for d in missing
+                 if now < d.cutoff + alert_after and rows[d.patient.pk, d.day].reminded_at is None]
+    reminders = _missed_reminders(to_remind, now) if to_remind else []
     alerts = 0
-    patients = Patient.objects.filter(
-        infusion_start_date__isnull=False, infusion_start_date__lte=now.date() + timedelta(1)
-    ).select_related("care_team", "user")
-    for patient in patients:
-        today = patient.local_today(now)
-        for day in (today - timedelta(days=1), today):
-            if not patient.on_active_infusion(day):
-                continue
-            cutoff = _local(day, patient.care_team.check_in_cutoff, patient)
-            if not cutoff <= now < cutoff + alert_after + MISSED_DAY_LOOKS_BACK:
-                continue
-            if patient.created_at > cutoff:
-                continue  # not on Homeline yet by that cut-off: nothing was missed
-            day_start = _local(day, time(0), patient)
-            day_end = _local(day + timedelta(days=1), time(0), patient)
-            if patient.check_ins.filter(recorded_at__gte=day_start,
-                                        recorded_at__lt=day_end).exists():
-                continue
-            missed, _ = MissedCheckIn.objects.get_or_create(
-                patient=patient, day=day, defaults={"cutoff_at": cutoff})
-            if now >= cutoff + alert_after:
-                alerts += _missed_alert(missed, patient, now)
-            else:
-                reminders += _missed_reminder(missed, patient, now)
+    for d in missing:
+        missed = rows[d.patient.pk, d.day]
+        if now >= d.cutoff + alert_after and missed.alerted_at is None:
+            try:
+                alerts += _missed_alert(missed, d.patient, now)
+            except Exception:  # one patient's failure must not stop the others' alerts
+                log.exception("missed check-in alert for patient %s failed", d.patient.pk)
     return reminders, alerts
 
 
-def _missed_reminder(missed: MissedCheckIn, patient: Patient, now: datetime) -> list[int]:
-    if missed.reminded_at is not None:
-        return []
+def _missed_reminders(due: list[tuple[_Day, MissedCheckIn]], now: datetime) -> list[int]:
+    """Claim the reminders (rows locked, skipping any another sweep holds) and make their
+    delivery rows, in one transaction and a constant number of queries."""
     with transaction.atomic():
-        if not MissedCheckIn.objects.filter(pk=missed.pk, reminded_at__isnull=True).update(
-            reminded_at=now
-        ):
+        claimed = set(MissedCheckIn.objects.select_for_update(skip_locked=True).filter(
+            pk__in=[missed.pk for _, missed in due], reminded_at__isnull=True,
+        ).values_list("pk", flat=True))
+        if not claimed:
             return []
-        ids = deliveries_for_reminder(patient=patient, day=missed.day.isoformat(),
-                                      recipients=_reminder_recipients(patient, now), now=now)
+        MissedCheckIn.objects.filter(pk__in=claimed).update(reminded_at=now)
+        due = [(d, missed) for d, missed in due if missed.pk in claimed]
+        caregivers: dict[int, list[tuple[str, object]]] = {}
+        links = CaregiverLink.objects.active(now).filter(
+            may_log=True, caregiver__is_active=True).select_related("caregiver")
+        for link in _for_patients(links, sorted({d.patient.pk for d, _ in due})):
+            caregivers.setdefault(link.patient_id, []).append((To.CAREGIVER, link.caregiver))
+        reminders = []
+        for d, missed in due:
+            user = d.patient.user
+            recipients = [(To.PATIENT, user)] if user is not None and user.is_active else []
+            reminders.append((d.patient, missed.day.isoformat(),
+                              recipients + caregivers.get(d.patient.pk, [])))
+        ids = deliveries_for_reminders(reminders=reminders, now=now)
         deliveries_enqueue_on_commit(ids)
     return ids
 
@@ -265,15 +392,55 @@ def heartbeat_record(*, name: str, now: datetime, summary: dict[str, int]) -> No
                                        defaults={"last_run_at": now, "summary": summary})
 
 
-def sweep_run(*, now: datetime | None = None, heartbeat: str) -> SweepReport:
-    """One sweep. New rows are enqueued on commit (unless the broker is bypassed); the rows
-    that were due already are returned for the caller to hand out or send."""
+def _part(report: SweepReport, name: str, run: Callable[[], T], default: T) -> T:
+    """Run one part of a sweep; an exception is logged and named in the report, and the
+    other parts (and the heartbeat) still run."""
+    try:
+        return run()
+    except Exception:
+        log.exception("sweep part %s failed", name)
+        report.errors.append(name)
+        # A failed statement may have left the connection unusable for the next part.
+        if not connection.in_atomic_block:
+            connection.close_if_unusable_or_obsolete()
+        return default
+
+
+def _deliveries_part(report: SweepReport, now: datetime) -> None:
+    report.unstuck = _part(report, "unstick", lambda: deliveries_unstick(now=now), [])
+    report.revived = _part(report, "revive", lambda: deliveries_revive(now=now), [])
+    due = _part(report, "due", lambda: deliveries_due(now=now), [])
+    # Red first: deliveries_unstick and deliveries_due both order red before the rest.
+    report.due = report.unstuck + report.revived + [
+        pk for pk in due if pk not in report.unstuck and pk not in report.revived]
+
+
+def deliveries_sweep_run(*, now: datetime | None = None, heartbeat: str) -> SweepReport:
+    """The deliveries' part alone, run often (ALERT_DELIVERY_SWEEP_SECONDS) so that a red
+    alert whose worker died is sent again within seconds of its lease lapsing."""
     now = now or timezone.now()
     report = SweepReport()
-    report.unstuck = deliveries_unstick(now=now)
-    report.due = report.unstuck + [pk for pk in deliveries_due(now=now)
-                                   if pk not in report.unstuck]
-    report.escalated = alerts_escalate(now=now)
-    report.reminders, report.missed_alerts = missed_check_ins_sweep(now=now)
-    heartbeat_record(name=heartbeat, now=now, summary=report.summary())
+    try:
+        _deliveries_part(report, now)
+    finally:
+        _part(report, "heartbeat", lambda: heartbeat_record(
+            name=heartbeat, now=now, summary=report.summary()), None)
+    return report
+
+
+def sweep_run(*, now: datetime | None = None, heartbeat: str) -> SweepReport:
+    """One sweep. New rows are enqueued on commit (unless the broker is bypassed); the rows
+    that were due already are returned for the caller to hand out or send. Each part runs
+    whatever happened to the others, and the heartbeat is always written (its summary names
+    the parts that failed)."""
+    now = now or timezone.now()
+    report = SweepReport()
+    try:
+        _deliveries_part(report, now)
+        report.escalated = _part(report, "escalate", lambda: alerts_escalate(now=now), [])
+        report.reminders, report.missed_alerts = _part(
+            report, "missed_check_ins", lambda: missed_check_ins_sweep(now=now), ([], 0))
+    finally:
+        _part(report, "heartbeat", lambda: heartbeat_record(
+            name=heartbeat, now=now, summary=report.summary()), None)
     return report

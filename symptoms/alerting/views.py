@@ -6,6 +6,7 @@ team's alert answers 404 like one that does not exist.
 
 from __future__ import annotations
 
+import hmac
 import re
 from datetime import timedelta
 
@@ -35,8 +36,22 @@ QUEUE_PAGE_SIZE = 25
 @never_cache
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
+    """{"status": "ok"|"failing"} (200/503) for anyone; the checks' details only with the
+    monitoring token (settings.HEALTHZ_TOKEN) as "Authorization: Bearer <token>"."""
     report = health_report()
-    return JsonResponse(report, status=200 if report["status"] == "ok" else 503)
+    status = 200 if report["status"] == "ok" else 503
+    if not _monitoring_token_given(request):
+        return JsonResponse({"status": report["status"]}, status=status)
+    return JsonResponse(report, status=status)
+
+
+def _monitoring_token_given(request: HttpRequest) -> bool:
+    expected = settings.HEALTHZ_TOKEN
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    if not expected or scheme.lower() != "bearer" or not given:
+        return False
+    # Constant time: the comparison says nothing about how much of a guess was right.
+    return hmac.compare_digest(given.strip().encode(), expected.encode())
 
 
 def _alert_for(request: HttpRequest, alert_id: int, *, to_act: bool = False) -> Alert:

@@ -225,7 +225,7 @@ def worker_processes(broker_url, shared_database, tmp_path):
     """Start `celery worker` subprocesses on the test's database, broker and SMTP port."""
     started: list[WorkerProcess] = []
 
-    def start(smtp_port: int, count: int = 1) -> list[WorkerProcess]:
+    def start(smtp_port: int, count: int = 1, **extra_env: str) -> list[WorkerProcess]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "ALERT_"))}
         env.update(
             DJANGO_ENV="test", DATABASE_URL=shared_database, CELERY_BROKER_URL=broker_url,
@@ -233,8 +233,9 @@ def worker_processes(broker_url, shared_database, tmp_path):
             SITE_URL="https://homeline.example.org", ALERT_SMS_BACKEND=
             "symptoms.alerting.sms.ConsoleBackend", ALERT_RETRY_BASE_SECONDS="0.2",
             ALERT_RETRY_MAX_SECONDS="0.5", ALERT_MAX_ATTEMPTS="3", LOG_LEVEL="WARNING",
-            CELERY_SKIP_CHECKS="1",
+            CELERY_SKIP_CHECKS="1", ALERT_LEASE_SECONDS="2", ALERT_LEASE_RENEW_SECONDS="0.5",
         )
+        env.update(extra_env)
         workers = [WorkerProcess(name=f"w{len(started) + i}", env=env,
                                  log=tmp_path / f"worker{len(started) + i}.log").start()
                    for i in range(count)]

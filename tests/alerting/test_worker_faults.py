@@ -7,6 +7,7 @@ import threading
 import time
 
 import pytest
+from django.utils import timezone
 
 from symptoms.alerting.deliveries import delivery_send
 from symptoms.alerting.dispatch import broker_bypassed, deliveries_enqueue
@@ -105,7 +106,9 @@ def test_a_worker_killed_mid_delivery_still_delivers_the_message_once(
         assert server.mailbox.count() == 0
 
         worker_processes(server.port)
-        settings.ALERT_STUCK_SECONDS = 0  # the killed worker's claim is stale at once
+        # The killed worker's lease (2 s in these workers) lapses; then the sweep retries.
+        wait_until(lambda: the_notice().lease_until < timezone.now(), timeout=10,
+                   what="the dead worker's lease to lapse")
         alerts_sweep_task()
         server.mailbox.wait_for(1, timeout=20)
         wait_until(lambda: the_notice().state == DeliveryState.SENT, timeout=10,
