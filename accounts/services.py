@@ -31,6 +31,18 @@ class InvitationError(Exception):
     """The invitation cannot be created or used; the message is for the person."""
 
 
+class InvitationNotYours(InvitationError):
+    """A signed-in account tried to accept an invitation sent to another email. The message
+    names nothing: not the email, the team or the patient."""
+
+
+# Only ever shown to whoever holds the invitation's token (so has the email's mailbox).
+ALREADY_REGISTERED = ("This email address already has a Homeline account. Sign in with it, "
+                      "then accept the invitation.")
+NOT_YOURS = ("This invitation cannot be accepted with the account you are signed in with. "
+             "Sign out, then open the link in the email again.")
+
+
 def invitation_url(token: str) -> str:
     return settings.SITE_URL + reverse("invitation_accept", args=[token])
 
@@ -47,11 +59,16 @@ def invitation_create(
     may_log: bool = True,
     now: datetime | None = None,
 ) -> tuple[Invitation, str]:
-    """Create an invitation and return it with its raw token (only ever shown in the email)."""
+    """Create an invitation and return it with its raw token (only ever shown in the email).
+
+    The same for an email that has an account anywhere and one that has none (see
+    invitation_accept_existing). Raises InvitationError for a patient of another team, a
+    patient who already has a login, or an unknown role."""
     email = email.strip().lower()
     now = now or timezone.now()
-    if User.objects.filter(email__iexact=email).exists():
-        raise InvitationError(f"{email} already has an account.")
+    # No "already has an account" here: the answer must be the same whatever the email, or
+    # inviting would tell a nurse of any team that a person has an account (and so the
+    # diagnosis). An existing account is linked when its owner accepts while signed in.
     if role in (Role.PATIENT, Role.CAREGIVER):
         if patient is None or patient.care_team_id != care_team.pk:
             raise InvitationError("Choose a patient of this care team.")
@@ -116,7 +133,10 @@ def invitation_for_token(token: str, now: datetime | None = None) -> Invitation:
 def invitation_accept(
     *, token: str, full_name: str, password: str, now: datetime | None = None
 ) -> User:
-    """Create the account and its access from the invitation, once."""
+    """Create the account and its access from the invitation, once.
+
+    Raises InvitationError when the token is not usable, or ALREADY_REGISTERED when the
+    email has an account (its owner accepts with invitation_accept_existing)."""
     now = now or timezone.now()
     with transaction.atomic():
         invitation = invitation_for_token(token, now)
@@ -127,7 +147,7 @@ def invitation_accept(
         if invitation.accepted_at is not None:
             raise InvitationError("This invitation has already been used. Sign in instead.")
         if User.objects.filter(email__iexact=invitation.email).exists():
-            raise InvitationError(f"{invitation.email} already has an account. Sign in instead.")
+            raise InvitationError(ALREADY_REGISTERED)
         try:
             user = User.objects.create_user(
                 invitation.email,
@@ -136,9 +156,7 @@ def invitation_accept(
                 role=invitation.role,
             )
         except IntegrityError:
-            raise InvitationError(
-                f"{invitation.email} already has an account. Sign in instead."
-            ) from None
+            raise InvitationError(ALREADY_REGISTERED) from None
         if invitation.role == Role.PATIENT:
             patient = Patient.objects.select_for_update().get(pk=invitation.patient_id)
             if patient.user_id is not None:
@@ -237,3 +255,73 @@ def person_end_in_team(
         # In the same transaction: if anything above fails, the sessions stay as they were.
         sessions_end(person)
     return True
+
+
+def invitation_accept_existing(*, token: str, user: User, now: datetime | None = None):
+    """The owner of an existing account accepts an invitation sent to its email, once.
+
+    This is how a caregiver is linked to a second child, a nurse joins a second team, or a
+    patient's existing account is given their record. Returns the CaregiverLink,
+    Membership or Patient that gives the access. Raises InvitationNotYours (message naming
+    nothing) when `user`'s email is not the invitation's, and InvitationError when the
+    token is not usable or the account's role cannot take this invitation (shown to the
+    account's owner only). Every row written is in its model's history.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        invitation = invitation_for_token(token, now)
+        invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+        if invitation.accepted_at is not None:
+            raise InvitationError("This invitation has already been used.")
+        if not user.is_active or user.email.lower() != invitation.email.lower():
+            raise InvitationNotYours(NOT_YOURS)
+        if user.role != invitation.role:
+            raise InvitationError(
+                f"This invitation is for a {invitation.get_role_display().lower()}, and your "
+                f"account is a {user.get_role_display().lower()}'s. Ask the care team to "
+                "invite another email address."
+            )
+        reason = f"invitation {invitation.pk} accepted by its owner"
+        if invitation.role == Role.PATIENT:
+            patient = Patient.objects.select_for_update().get(pk=invitation.patient_id)
+            if patient.user_id is not None or Patient.objects.filter(user=user).exists():
+                raise InvitationError("Your account already has a patient record, or this "
+                                      "patient already has a login. Ask the care team.")
+            patient.user = user
+            patient._change_reason = reason
+            patient.save(update_fields=["user"])
+            granted = patient
+        elif invitation.role == Role.CAREGIVER:
+            granted = _caregiver_link_for_invitation(invitation, user, now, reason)
+        else:
+            granted, _ = Membership.objects.get_or_create(
+                user=user, team=invitation.care_team)
+        invitation.accepted_at = now
+        invitation.accepted_user = user
+        invitation._change_reason = reason
+        invitation.save(update_fields=["accepted_at", "accepted_user"])
+    log.info("invitation %s accepted by existing user %s", invitation.pk, user.pk)
+    return granted
+
+
+def _caregiver_link_for_invitation(invitation: Invitation, user: User, now: datetime,
+                                   reason: str) -> CaregiverLink:
+    """An active link from the invitation. An already active link is kept as it is; an
+    unrevoked link that has ended is revoked first (one unrevoked link per pair)."""
+    current = (CaregiverLink.objects.select_for_update()
+               .filter(caregiver=user, patient_id=invitation.patient_id,
+                       revoked_at__isnull=True).first())
+    if current is not None and current.is_active(now):
+        return current
+    if current is not None:
+        current.revoked_at = now
+        current._change_reason = reason
+        current.save(update_fields=["revoked_at"])
+    link = CaregiverLink(
+        caregiver=user, patient_id=invitation.patient_id,
+        relationship=invitation.relationship, may_log=invitation.may_log,
+        created_by=invitation.created_by,
+    )
+    link._change_reason = reason
+    link.save()
+    return link

@@ -7,7 +7,6 @@ import qrcode
 import qrcode.image.svg
 from django import forms
 from django.contrib import messages
-from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
@@ -20,14 +19,11 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from accounts import access, enrolment, services
 from accounts.audit import record_read
 from accounts.forms import (
-    AcceptInvitationForm,
-    InvitationForm,
     PatientForm,
-    StaffInvitationForm,
     TokenForm,
 )
 from accounts.models import CaregiverLink
-from accounts.ratelimits import limit_by_ip, limit_by_user
+from accounts.ratelimits import limit_by_user
 from accounts.selectors import links_ending_soon, not_checked_in_today
 from portal.http import posted
 
@@ -105,67 +101,6 @@ def patient_detail(request: HttpRequest, patient_id: int) -> HttpResponse:
 
 
 @login_required
-@require_http_methods(["GET", "POST"])
-def invitation_create(request: HttpRequest, patient_id: int) -> HttpResponse:
-    patient = access.patient_for(request.user, patient_id)
-    if not access.may_invite(request.user, patient.care_team):
-        raise Http404
-    form = InvitationForm(posted(request))
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            invitation, token = services.invitation_create(
-                created_by=request.user,
-                care_team=patient.care_team,
-                patient=patient,
-                email=data["email"],
-                full_name=data["full_name"],
-                role=data["role"],
-                relationship=data["relationship"],
-                may_log=data["may_log"],
-            )
-        except services.InvitationError as error:
-            form.add_error("email", str(error))
-        else:
-            if services.invitation_send(invitation=invitation, token=token):
-                messages.success(request, f"Invitation sent to {invitation.email}.")
-            else:
-                messages.error(
-                    request,
-                    f"The invitation for {invitation.email} was saved but the email could not "
-                    "be sent. Check the mail server and invite again.",
-                )
-            return redirect("patient_detail", patient_id=patient.pk)
-    return render(request, "accounts/invitation_form.html", {"form": form, "patient": patient})
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def staff_invitation_create(request: HttpRequest, team_id: int) -> HttpResponse:
-    team = access.team_for(request.user, team_id)
-    if not access.may_manage_team(request.user, team):
-        raise Http404
-    form = StaffInvitationForm(posted(request))
-    if request.method == "POST" and form.is_valid():
-        try:
-            invitation, token = services.invitation_create(
-                created_by=request.user, care_team=team, **form.cleaned_data
-            )
-        except services.InvitationError as error:
-            form.add_error("email", str(error))
-        else:
-            sent = services.invitation_send(invitation=invitation, token=token)
-            (messages.success if sent else messages.error)(
-                request,
-                f"Invitation sent to {invitation.email}."
-                if sent
-                else "The invitation was saved but the email could not be sent.",
-            )
-            return redirect("staff_home")
-    return render(request, "accounts/staff_invitation_form.html", {"form": form, "team": team})
-
-
-@login_required
 @require_POST
 def caregiver_link_revoke(request: HttpRequest, link_id: int) -> HttpResponse:
     link = CaregiverLink.objects.filter(pk=link_id).select_related("patient").first()
@@ -177,34 +112,6 @@ def caregiver_link_revoke(request: HttpRequest, link_id: int) -> HttpResponse:
     services.caregiver_link_revoke(link=link)
     messages.success(request, f"Access for {link.caregiver.full_name} has ended.")
     return redirect("patient_detail", patient_id=link.patient_id)
-
-
-@require_http_methods(["GET", "POST"])
-@limit_by_ip("RATE_INVITATION", "invitation_accept")
-def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
-    try:
-        invitation = services.invitation_for_token(token)
-    except services.InvitationError as error:
-        return render(request, "accounts/invitation_invalid.html", {"reason": str(error)},
-                      status=410)
-    form = AcceptInvitationForm(
-        posted(request), email=invitation.email, initial={"full_name": invitation.full_name}
-    )
-    if request.method == "POST" and form.is_valid():
-        try:
-            user = services.invitation_accept(
-                token=token,
-                full_name=form.cleaned_data["full_name"],
-                password=form.cleaned_data["password1"],
-            )
-        except services.InvitationError as error:
-            return render(request, "accounts/invitation_invalid.html", {"reason": str(error)},
-                          status=410)
-        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-        messages.success(request, "Welcome to Homeline. Your account is ready.")
-        return redirect("home")
-    return render(request, "accounts/invitation_accept.html",
-                  {"form": form, "invitation": invitation})
 
 
 def _qr_svg(uri: str) -> str:

@@ -57,7 +57,8 @@ def test_check_in_creation_is_in_its_history(patient):
 
 def test_deactivation_is_in_the_users_history_without_the_password(as_user, team_admin,
                                                                    caregiver):
-    as_user(team_admin).post(reverse("user_deactivate", args=[caregiver.pk]))
+    as_user(team_admin).post(reverse("user_deactivate", args=[caregiver.pk]),
+                             {"team": caregiver.caregiver_links.get().patient.care_team_id})
     latest = caregiver.history.latest()
     assert latest.is_active is False
     assert latest.history_user_id == team_admin.pk
