@@ -215,10 +215,33 @@ class _AfterBody(Exception):
 
 
 class SmsChannel:
+    """SMS through settings.ALERT_SMS_BACKEND, bounded by ALERT_SMS_TIMEOUT_SECONDS whatever
+    the backend does: the call runs in a thread of its own, and one that has not returned by
+    then is an ambiguous ChannelError (the provider may have taken the message). A backend
+    should also set its own network timeouts, so that such a thread ends soon after."""
+
     def send(self, message: Message, address: str) -> None:
         from symptoms.alerting import sms  # sms backends import ChannelError from here
 
-        sms.backend().send(address, message.sms)
+        backend = sms.backend()
+        outcome: dict[str, BaseException | None] = {}
+
+        def call() -> None:
+            try:
+                backend.send(address, message.sms)
+                outcome["error"] = None
+            except BaseException as exc:  # handed to the caller's thread below
+                outcome["error"] = exc
+
+        thread = threading.Thread(target=call, daemon=True, name="sms-send")
+        thread.start()
+        thread.join(settings.ALERT_SMS_TIMEOUT_SECONDS)
+        if "error" not in outcome:
+            raise ChannelError(
+                f"SMS provider did not answer within {settings.ALERT_SMS_TIMEOUT_SECONDS} s",
+                retryable=True, ambiguous=True)
+        if outcome["error"] is not None:
+            raise outcome["error"]
 
 
 class QueueChannel:

@@ -225,7 +225,18 @@ def worker_processes(broker_url, shared_database, tmp_path):
     """Start `celery worker` subprocesses on the test's database, broker and SMTP port."""
     started: list[WorkerProcess] = []
 
-    def start(smtp_port: int, count: int = 1, **extra_env: str) -> list[WorkerProcess]:
+    def start(smtp_port: int, count: int = 1, queues: str | None = None,
+              **extra_env: str) -> list[WorkerProcess]:
+        env = worker_env(smtp_port, **extra_env)
+        workers = [WorkerProcess(name=f"w{len(started) + i}", env=env, queues=queues,
+                                 log=tmp_path / f"worker{len(started) + i}.log").start()
+                   for i in range(count)]
+        started.extend(workers)
+        for process in workers:
+            process.wait_ready()
+        return workers
+
+    def worker_env(smtp_port: int, **extra_env: str) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "ALERT_"))}
         env.update(
             DJANGO_ENV="test", DATABASE_URL=shared_database, CELERY_BROKER_URL=broker_url,
@@ -236,14 +247,9 @@ def worker_processes(broker_url, shared_database, tmp_path):
             CELERY_SKIP_CHECKS="1", ALERT_LEASE_SECONDS="2", ALERT_LEASE_RENEW_SECONDS="0.5",
         )
         env.update(extra_env)
-        workers = [WorkerProcess(name=f"w{len(started) + i}", env=env,
-                                 log=tmp_path / f"worker{len(started) + i}.log").start()
-                   for i in range(count)]
-        started.extend(workers)
-        for process in workers:
-            process.wait_ready()
-        return workers
+        return env
 
+    start.env = worker_env  # for a beat process beside them
     yield start
     for process in started:
         process.stop()

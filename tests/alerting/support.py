@@ -56,7 +56,10 @@ class Mailbox:
 
     `refuse` makes it answer DATA with that reply (e.g. "451 try later"); `hold()` makes it
     hold the next message until `release()`, accepting it only if the client is still there
-    (a client killed meanwhile never got "250", so the message was never delivered).
+    (a client killed meanwhile never got "250", so the message was never delivered) unless
+    `keep_if_dropped` (a server that queued the message before its answer: the copy stays).
+    `hold(at="rcpt")` holds before the body instead, at RCPT. `reply_delay` (seconds): a
+    slow server that keeps every message at once and answers "250" that much later.
     """
 
     def __init__(self) -> None:
@@ -67,8 +70,12 @@ class Mailbox:
         self.holding = threading.Event()
         self._release = threading.Event()
         self.dropped = threading.Event()
+        self.reply_delay = 0.0
+        self.keep_if_dropped = False
+        self._hold_at = "data"
 
-    def hold(self) -> None:
+    def hold(self, at: str = "data") -> None:
+        self._hold_at = at
         self._hold, self._release = True, threading.Event()
         self.holding.clear()
         self.dropped.clear()
@@ -76,25 +83,50 @@ class Mailbox:
     def release(self) -> None:
         self._release.set()
 
-    async def handle_DATA(self, server, session, envelope) -> str:
-        if self.refuse:
-            return self.refuse
-        if self._hold:
-            self._hold = False
-            self.holding.set()
-            try:
-                while not self._release.is_set():
-                    await asyncio.sleep(0.02)
-            except asyncio.CancelledError:
-                self.dropped.set()  # the client went away before it was told "250"
-                raise
+    async def _held(self) -> None:
+        self._hold = False
+        self.holding.set()
+        try:
+            while not self._release.is_set():
+                await asyncio.sleep(0.02)
+        except asyncio.CancelledError:
+            self.dropped.set()  # the client went away before it was told "250"
+            raise
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:
+        if self._hold and self._hold_at == "rcpt":
+            await self._held()
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    def _keep(self, envelope) -> None:
         with self._lock:
             self.received.append(Received(list(envelope.rcpt_tos),
                                           email.message_from_bytes(envelope.content,
                                                                    policy=email.policy.default),
                                           time.perf_counter()))
             self._lock.notify_all()
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        if self.refuse:
+            return self.refuse
+        if self.reply_delay:
+            self._keep(envelope)
+            await asyncio.sleep(self.reply_delay)
+            return "250 Message accepted for delivery"
+        if self._hold and self._hold_at == "data":
+            try:
+                await self._held()
+            except asyncio.CancelledError:
+                if self.keep_if_dropped:
+                    self._keep(envelope)
+                raise
+        self._keep(envelope)
         return "250 Message accepted for delivery"
+
+    def message_ids(self) -> list[str]:
+        with self._lock:
+            return [r.message["Message-ID"] for r in self.received]
 
     def count(self) -> int:
         with self._lock:
@@ -178,18 +210,21 @@ class RedisServer:
 class WorkerProcess:
     """`celery -A portal worker` as a subprocess, on the test's database, broker and SMTP."""
 
-    def __init__(self, *, name: str, env: dict[str, str], log: Path) -> None:
+    def __init__(self, *, name: str, env: dict[str, str], log: Path,
+                 queues: str | None = None) -> None:
         self.name = name
         self.env = env
         self.log = log
+        self.queues = queues  # "-Q" as the Procfile gives it; None: every queue
         self.process: subprocess.Popen | None = None
 
     def start(self) -> WorkerProcess:
         self._log_file = self.log.open("w")
+        queues = ["--queues", self.queues] if self.queues else []
         self.process = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "portal", "worker", "--pool", "solo",
              "--loglevel", "INFO", "--hostname", f"{self.name}@%h", "--without-heartbeat",
-             "--without-mingle", "--without-gossip"],
+             "--without-mingle", "--without-gossip", *queues],
             cwd=ROOT, env=self.env, stdout=self._log_file, stderr=subprocess.STDOUT,
         )
         return self
@@ -208,6 +243,35 @@ class WorkerProcess:
         assert self.process is not None
         os.kill(self.process.pid, signal.SIGKILL)
         self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=5)
+        self.process = None
+        self._log_file.close()
+
+
+class BeatProcess:
+    """`celery -A portal beat` as a subprocess (the schedule of settings.CELERY_BEAT_SCHEDULE)."""
+
+    def __init__(self, *, env: dict[str, str], tmp: Path) -> None:
+        self.env = env
+        self.tmp = tmp
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> BeatProcess:
+        self._log_file = (self.tmp / "beat.log").open("w")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "portal", "beat", "--loglevel", "INFO",
+             "--schedule", str(self.tmp / "beat-schedule")],
+            cwd=ROOT, env=self.env, stdout=self._log_file, stderr=subprocess.STDOUT,
+        )
+        return self
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
