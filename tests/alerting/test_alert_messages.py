@@ -109,3 +109,9 @@ def test_the_team_admin_chooses_the_level_on_the_team_settings_page(team, team_a
     team.refresh_from_db()
     assert team.alert_message_detail == "identifiers"
     assert team.history.latest().alert_message_detail == "identifiers"  # audited
+
+
+def test_an_amber_alert_by_default(smtp, patient, patient_user):
+    record(patient, patient_user, symptoms={"headache": 2})
+    send_all()
+    assert smtp.mailbox.received[0].message["Subject"] == "[Homeline] An AMBER alert needs you"

@@ -44,7 +44,7 @@ def test_amber_then_red_pages_a_second_time_for_the_rise(smtp, worker, patient, 
     record(patient, patient_user, temperature_c=38.3)
     first, second = smtp.mailbox.wait_for(2)
     assert "AMBER alert" in first.message["Subject"]
-    assert "RED alert (raised again)" in second.message["Subject"]
+    assert "RED alert needs you (raised again)" in second.message["Subject"]
     wait_until(all_sent, timeout=10, what="every delivery row to be sent")
     time.sleep(SETTLE)
     assert smtp.mailbox.count() == 2
