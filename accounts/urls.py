@@ -6,6 +6,8 @@ urlpatterns = [
     path("two-factor/setup/", views.two_factor_setup, name="two_factor_setup"),
     path("two-factor/verify/", views.two_factor_verify, name="two_factor_verify"),
     path("two-factor/code/", views.two_factor_code, name="two_factor_code"),
+    path("people/<int:user_id>/enrolment-code/", views.enrolment_code_create,
+         name="enrolment_code_create"),
     path("invitation/<str:token>/", invitation_views.invitation_accept,
          name="invitation_accept"),
     path("staff/", views.staff_home, name="staff_home"),

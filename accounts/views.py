@@ -217,6 +217,32 @@ def two_factor_verify(request: HttpRequest) -> HttpResponse:
                   {"form": form, "next": _safe_next(request)})
 
 
+@login_required
+@require_POST
+def enrolment_code_create(request: HttpRequest, user_id: int) -> HttpResponse:
+    """A team admin issues a one-time enrolment code for a member of staff with an active
+    place in the team named by the POST field `team` (accounts/enrolment.py), and sees it
+    once. Anyone without such a place is 404, like a missing id."""
+    teams = [team for team in access.teams_for(request.user)
+             if access.may_manage_team(request.user, team)]
+    if not any(access.people_of_team(team).filter(pk=user_id).exists() for team in teams):
+        raise Http404
+    team = next((t for t in teams if str(t.pk) == request.POST.get("team", "")), None)
+    if team is None:
+        messages.error(request, "Choose the team the enrolment code is for.")
+        return redirect("staff_home")
+    person = access.person_in_team_for(request.user, team, user_id)
+    try:
+        code = enrolment.enrolment_code_issue(user=person, issued_by=request.user)
+    except enrolment.EnrolmentError as error:
+        messages.error(request, str(error))
+        return redirect("team_people", team_id=team.pk)
+    return render(request, "accounts/enrolment_code.html",
+                  {"person": person, "team": team, "code": code,
+                   "hours": int(enrolment.CODE_TTL.total_seconds() // 3600),
+                   "has_authenticator": enrolment.has_authenticator(person)})
+
+
 def rate_limited(request: HttpRequest, exception: Exception) -> HttpResponse:
     """Shown instead of the page when a rate limit is hit (settings.RATELIMIT_VIEW)."""
     return render(request, "accounts/rate_limited.html", status=429)

@@ -78,6 +78,10 @@ VIEWS: dict[str, View] = {
     "user_deactivate": View(
         "user", get={r: NOT_ALLOWED for r in ROLES}, post={"team_admin": 302}
     ),
+    # Without the POST field `team` (the matrix posts nothing), a redirect with a message.
+    "enrolment_code_create": View(
+        "user", get={r: NOT_ALLOWED for r in ROLES}, post={"team_admin": 302}
+    ),
     "team_settings": View("team", get={"team_admin": 200}, post={"team_admin": 400}),
     "membership_remove": View(
         "membership", get={r: NOT_ALLOWED for r in ROLES}, post={"team_admin": 302}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -421,3 +422,32 @@ def test_operators_issue_a_code_from_the_command_line(nurse):
     client = Client()
     sign_in(client, nurse.email)
     assert client.post(reverse("two_factor_code"), {"code": code}).status_code == 302
+
+
+def test_a_team_admin_issues_a_code_seen_once(as_user, team_admin, team, nurse):
+    admin = as_user(team_admin)
+    people = admin.get(reverse("team_people", args=[team.pk])).content.decode()
+    assert reverse("enrolment_code_create", args=[nurse.pk]) in people
+    page = admin.post(reverse("enrolment_code_create", args=[nurse.pk]), {"team": team.pk})
+    assert page.status_code == 200
+    assert "no-store" in page["Cache-Control"]
+    code = re.search(r'data-testid="enrolment-code"><code>([A-Z0-9-]+)</code>',
+                     page.content.decode()).group(1)
+    from accounts.models import EnrolmentCode
+
+    assert EnrolmentCode.objects.get(user=nurse).issued_by == team_admin
+    client = Client()
+    sign_in(client, nurse.email)
+    assert client.post(reverse("two_factor_code"), {"code": code}).status_code == 302
+    assert client.get(reverse("two_factor_setup")).status_code == 200
+
+
+def test_only_a_team_admin_of_their_team_issues_codes(as_user, team, team_admin, nurse,
+                                                      other_team_nurse, clinician):
+    from accounts.models import EnrolmentCode
+
+    url = reverse("enrolment_code_create", args=[other_team_nurse.pk])
+    assert as_user(team_admin).post(url, {"team": team.pk}).status_code == 404
+    own = reverse("enrolment_code_create", args=[clinician.pk])
+    assert as_user(nurse).post(own, {"team": team.pk}).status_code == 404
+    assert not EnrolmentCode.objects.exists()
