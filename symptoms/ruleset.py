@@ -1,8 +1,10 @@
 """The thresholds in force for one check-in, and the limits on changing them.
 
 A RuleSet is the v1 defaults of symptoms.catalogue with a care team's and then a
-patient's overrides applied (`RuleSet.default().with_overrides(team).with_overrides(p)`).
-It is re-exported by symptoms.rules; import it from there.
+patient's overrides applied. Writes check overrides strictly (validate_overrides,
+with_overrides); the rule set that judges a check-in is built by resolve_layers(), which
+never refuses what is stored (see the end of this module). It is re-exported by
+symptoms.rules; import it from there.
 
 Override mapping: {"symptoms": {CODE: {"amber": int|None, "red": int, "emergency":
 int|None}}, NAME: value} where NAME is a field of catalogue.Thresholds. Only the keys given
