@@ -3,7 +3,6 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from simple_history.admin import SimpleHistoryAdmin
 
-from accounts.audit import ReadLoggedAdmin
 from accounts.models import (
     AccessLog,
     CaregiverLink,
@@ -16,11 +15,7 @@ from accounts.models import (
 
 
 @admin.register(User)
-class UserAdmin(ReadLoggedAdmin, BaseUserAdmin):
-    def patient_ids_of(self, obj: User) -> list[int]:
-        # A patient's own account names them; the read log is kept on their record.
-        return list(Patient.objects.filter(user=obj).values_list("pk", flat=True))
-
+class UserAdmin(BaseUserAdmin):
     ordering = ("email",)
     list_display = ("email", "full_name", "role", "is_active", "is_staff")
     list_filter = ("role", "is_active", "is_staff")
@@ -90,22 +85,16 @@ class PatientAdminForm(forms.ModelForm):
 
 
 @admin.register(Patient)
-class PatientAdmin(ReadLoggedAdmin, SimpleHistoryAdmin):
+class PatientAdmin(SimpleHistoryAdmin):
     form = PatientAdminForm
-
-    def patient_ids_of(self, obj: Patient) -> list[int]:
-        return [obj.pk]
     list_display = ("display_name", "hospital_number", "care_team", "infusion_start_date")
     list_filter = ("care_team",)
     search_fields = ("display_name", "hospital_number")
 
 
 @admin.register(CaregiverLink)
-class CaregiverLinkAdmin(ReadLoggedAdmin, SimpleHistoryAdmin):
+class CaregiverLinkAdmin(SimpleHistoryAdmin):
     list_display = ("caregiver", "patient", "relationship", "may_log", "ends_at", "revoked_at")
-
-    def patient_ids_of(self, obj: CaregiverLink) -> list[int]:
-        return [obj.patient_id]
 
 
 @admin.register(Membership)
@@ -114,21 +103,14 @@ class MembershipAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Invitation)
-class InvitationAdmin(ReadLoggedAdmin, SimpleHistoryAdmin):
+class InvitationAdmin(SimpleHistoryAdmin):
     list_display = ("email", "role", "care_team", "created_at", "expires_at", "accepted_at")
     readonly_fields = ("token_hash",)
 
-    def patient_ids_of(self, obj: Invitation) -> list[int]:
-        return [obj.patient_id] if obj.patient_id else []
-
 
 @admin.register(AccessLog)
-class AccessLogAdmin(ReadLoggedAdmin, admin.ModelAdmin):
-    """Read-only: audit rows are written by the app and never edited. Reading who read a
-    patient's data is itself logged."""
-
-    def patient_ids_of(self, obj: AccessLog) -> list[int]:
-        return [obj.patient_id]
+class AccessLogAdmin(admin.ModelAdmin):
+    """Read-only: audit rows are written by the app and never edited."""
 
     list_display = ("at", "user", "patient", "action", "ip_address")
     list_filter = ("action",)
