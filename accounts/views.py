@@ -30,7 +30,11 @@ from portal.http import posted
 
 def _safe_next(request: HttpRequest, fallback: str = "home") -> str:
     target = request.POST.get("next") or request.GET.get("next") or ""
-    if url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+    # Only a local path: redirect() would reverse "id" or "home" as a view name (a 500 or
+    # a surprise), and "//host" or "/\host" is another site (issue 11, "Input").
+    if (target.startswith("/") and not target.startswith(("//", "/\\"))
+            and url_has_allowed_host_and_scheme(target, {request.get_host()},
+                                                request.is_secure())):
         return target
     return reverse(fallback)
 
