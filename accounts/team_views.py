@@ -11,10 +11,10 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import access
+from accounts.audit import record_reads
 from accounts.models import CareTeam, Invitation, Membership
 from portal.fields import strict_formfield
 from portal.http import posted
-from symptoms.alerting.escalation import escalation_reschedule_team
 from symptoms.alerting.undeliverable import team_missing_contacts, undeliverable_for_team
 
 
@@ -63,12 +63,18 @@ def team_settings(request: HttpRequest, team_id: int) -> HttpResponse:
     team = _admin_team(request, team_id)
     form = TeamSettingsForm(posted(request), instance=team)
     if request.method == "POST" and form.is_valid():
-        with transaction.atomic():
-            form.save()  # simple-history records who (HistoryRequestMiddleware) and what
-            # Open alerts escalate on the new minutes (their due time moves with them).
-            escalation_reschedule_team(team)
+        # simple-history records who (HistoryRequestMiddleware) and what; open alerts' due
+        # times follow new minutes (symptoms.alerting.escalation, on the team's post_save).
+        form.save()
         messages.success(request, "Team settings saved.")
         return redirect("team_settings", team_id=team.pk)
+    undeliverable = list(undeliverable_for_team(team)[:20])
+    invitations = list(Invitation.objects.filter(care_team=team, accepted_at__isnull=True)
+                       .order_by("-created_at")[:50])
+    # The undeliverable steps name patients, and a patient's or caregiver's pending
+    # invitation shows their email: reads, in the read log.
+    record_reads(request, [row.patient_id for row in undeliverable]
+                 + [i.patient_id for i in invitations if i.patient_id], "view team settings")
     return render(
         request,
         "accounts/team_settings.html",
@@ -76,14 +82,13 @@ def team_settings(request: HttpRequest, team_id: int) -> HttpResponse:
             "team": team,
             "form": form,
             "members": team.memberships.select_related("user").order_by("user__full_name"),
-            "invitations": Invitation.objects.filter(care_team=team, accepted_at__isnull=True)
-            .order_by("-created_at")[:50],
+            "invitations": invitations,
             "history": team.history.select_related("history_user").order_by(
                 "-history_date")[:20],
             # Alert lifecycle: what the settings lack for every step to reach someone, and
             # the steps that already reached nobody on open alerts.
             "missing_contacts": team_missing_contacts(team),
-            "undeliverable": undeliverable_for_team(team)[:20],
+            "undeliverable": undeliverable,
         },
         status=400 if form.is_bound and form.errors else 200,
     )

@@ -16,11 +16,17 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from django.db import transaction
+from django.db.models.signals import post_save
+from django.dispatch import receiver
+
 from accounts.models import CareTeam
 from symptoms.alerting.models import Alert, AlertState
 from symptoms.alerting.models import RecipientRole as To
 
 __all__ = ["escalation_due_after", "escalation_reschedule_team", "escalation_steps"]
+
+_MINUTE_FIELDS = {"red_escalation_minutes", "red_doctor_minutes", "amber_escalation_minutes"}
 
 
 def escalation_steps(alert: Alert, team: CareTeam) -> list[tuple[int, int, list[str]]]:
@@ -62,3 +68,14 @@ def escalation_reschedule_team(team: CareTeam) -> int:
                 escalation_level=alert.escalation_level,
             ).update(escalation_due_at=due)
     return changed
+
+
+@receiver(post_save, sender=CareTeam, dispatch_uid="alerting.escalation.team_saved")
+def _team_saved(sender: type[CareTeam], instance: CareTeam, created: bool,
+                update_fields: frozenset[str] | None = None, **kwargs: object) -> None:
+    """Whatever saved the team (its settings page, the admin site, a shell), open alerts
+    escalate on its minutes as they are now: their due times are recomputed after commit.
+    Connected in SymptomsConfig.ready()."""
+    if created or (update_fields is not None and not _MINUTE_FIELDS & set(update_fields)):
+        return
+    transaction.on_commit(lambda: escalation_reschedule_team(instance))

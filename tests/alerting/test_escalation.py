@@ -243,3 +243,34 @@ def test_the_sweep_reads_due_alerts_through_the_partial_index(db):
         plan = query.explain()
         cursor.execute("RESET enable_seqscan")
     assert "alert_escalation_due" in plan
+
+
+def test_any_save_of_the_teams_minutes_moves_the_due_time_admin_site_included(
+    red_at_start, team, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        team.red_escalation_minutes = 5
+        team.save()
+    red_at_start.refresh_from_db()
+    assert red_at_start.escalation_due_at == START + timedelta(minutes=5)
+    with django_capture_on_commit_callbacks(execute=True):
+        team.save(update_fields=["line_phone"])  # no minutes changed: nothing to do
+    red_at_start.refresh_from_db()
+    assert red_at_start.escalation_due_at == START + timedelta(minutes=5)
+
+
+def test_the_team_settings_page_reschedules_open_alerts(red_at_start, team, team_admin,
+                                                        as_user,
+                                                        django_capture_on_commit_callbacks):
+    from django.urls import reverse
+
+    client = as_user(team_admin)
+    url = reverse("team_settings", args=[team.pk])
+    form = client.get(url).context["form"]
+    data = {name: ("" if value is None else value)
+            for name, value in form.initial.items() if name in form.fields}
+    data.update(check_in_cutoff="20:00", red_escalation_minutes="10")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post(url, data).status_code == 302
+    red_at_start.refresh_from_db()
+    assert red_at_start.escalation_due_at == START + timedelta(minutes=10)
