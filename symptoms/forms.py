@@ -25,7 +25,10 @@ from symptoms.catalogue import (
 )
 from symptoms.validation import NON_FIELD, CheckInData, CheckInInvalid, parse_check_in
 
-GRADE_CHOICES = [(str(grade), label.capitalize()) for grade, label in GRADE_LABELS.items()]
+# "Not answered" last, so that a grade tapped by mistake can be taken back; nothing is
+# preselected, because "none" is an answer (clinical-rules.md) and a default is not.
+GRADE_CHOICES = [(str(grade), label.capitalize()) for grade, label in GRADE_LABELS.items()] + [
+    ("", "Not answered")]
 PUMP_CHOICES = [("", "Not answered")] + [(p.code, p.words.capitalize()) for p in PUMP_STATES]
 
 # °F readings typed into the °C box: 98.6 is a normal temperature in °F, not 98.6 °C.
