@@ -64,7 +64,8 @@ def test_the_queue_shows_the_failure_on_the_row_and_in_the_banner(
 ):
     alerts_escalate(now=START + timedelta(minutes=30))
     html = as_user(nurse).get(reverse("alert_list")).content.decode()
-    assert "escalation reached nobody" in html
+    assert "a step reached nobody" in html
+    assert "(escalation 1.2) for Sam Patel" in html
     assert "Messages that could not be delivered" in html
     assert "the team has no on-call doctor" in html
 
