@@ -226,8 +226,8 @@ def worker_processes(broker_url, shared_database, tmp_path):
     started: list[WorkerProcess] = []
 
     def start(smtp_port: int, count: int = 1, queues: str | None = None,
-              **extra_env: str) -> list[WorkerProcess]:
-        env = worker_env(smtp_port, **extra_env)
+              production: bool = False, **extra_env: str) -> list[WorkerProcess]:
+        env = worker_env(smtp_port, production=production, **extra_env)
         workers = [WorkerProcess(name=f"w{len(started) + i}", env=env, queues=queues,
                                  log=tmp_path / f"worker{len(started) + i}.log").start()
                    for i in range(count)]
@@ -236,7 +236,7 @@ def worker_processes(broker_url, shared_database, tmp_path):
             process.wait_ready()
         return workers
 
-    def worker_env(smtp_port: int, **extra_env: str) -> dict[str, str]:
+    def worker_env(smtp_port: int, production: bool = False, **extra_env: str) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "ALERT_"))}
         env.update(
             DJANGO_ENV="test", DATABASE_URL=shared_database, CELERY_BROKER_URL=broker_url,
@@ -246,6 +246,13 @@ def worker_processes(broker_url, shared_database, tmp_path):
             ALERT_RETRY_MAX_SECONDS="0.5", ALERT_MAX_ATTEMPTS="3", LOG_LEVEL="WARNING",
             CELERY_SKIP_CHECKS="1", ALERT_LEASE_SECONDS="2", ALERT_LEASE_RENEW_SECONDS="0.5",
         )
+        if production:
+            # portal/settings.py as production reads it: Redis as broker and cache, the
+            # strict settings; only the time constants above are the tests' shorter ones.
+            require(broker_url.startswith("redis://"), "a redis-server for production settings")
+            env.update(DJANGO_ENV="production", REDIS_URL=broker_url,
+                       DJANGO_SECRET_KEY="fault-table-" + "0123456789abcdef" * 4,
+                       DJANGO_ALLOWED_HOSTS="homeline.example.org")
         env.update(extra_env)
         return env
 
