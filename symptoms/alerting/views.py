@@ -27,7 +27,14 @@ from accounts import access
 from accounts.models import Role
 from symptoms.alerting import services
 from symptoms.alerting.health import health_report
-from symptoms.alerting.models import Alert, AlertState, Delivery, DeliveryState, Outcome
+from symptoms.alerting.models import (
+    Alert,
+    AlertCheckIn,
+    AlertState,
+    Delivery,
+    DeliveryState,
+    Outcome,
+)
 from symptoms.alerting.queue import alert_row_findings, queue_alerts
 
 QUEUE_PAGE_SIZE = 25
@@ -87,6 +94,11 @@ def _seen_version(request: HttpRequest) -> int | None:
     return int(value) if _VERSION.fullmatch(value) else None
 
 
+def _changed(alert: Alert, seen: int) -> HttpResponse:
+    """To the alert page, marking what came in after the version the nurse had seen."""
+    return HttpResponseRedirect(f"{reverse('alert_detail', args=[alert.pk])}?since={seen}")
+
+
 STALE_PAGE = ("This page is out of date: here is the alert as it is now. Look at it, then "
               "act again.")
 
@@ -127,6 +139,17 @@ def alert_detail(request: HttpRequest, alert_id: int) -> HttpResponse:
     return _detail(request, _alert_for(request, alert_id))
 
 
+def _attachments(request: HttpRequest, alert: Alert) -> list[AlertCheckIn]:
+    """The alert's check-ins, oldest first; after a stale action was refused (`?since=n`,
+    the version the nurse had seen) those that came in since are marked `is_new`."""
+    since = request.GET.get("since", "")
+    since_version = int(since) if _VERSION.fullmatch(since) else None
+    rows = list(alert.attachments.select_related("check_in").order_by("check_in__recorded_at"))
+    for row in rows:
+        row.is_new = since_version is not None and row.alert_version > since_version
+    return rows
+
+
 def _detail(request: HttpRequest, alert: Alert, *, status: int = 200,
             typed: dict[str, str] | None = None,
             errors: dict[str, str] | None = None) -> HttpResponse:
@@ -135,7 +158,7 @@ def _detail(request: HttpRequest, alert: Alert, *, status: int = 200,
     deliveries = alert.deliveries.order_by("created_at", "pk")
     return render(request, "alerting/alert_detail.html", {
         "alert": alert,
-        "check_ins": alert.check_ins.order_by("recorded_at"),
+        "attachments": _attachments(request, alert),
         "deliveries": deliveries,
         "outcomes": Outcome.choices,
         "may_act": access.may_act_on_alert(request.user, alert),
@@ -160,7 +183,7 @@ def alert_acknowledge(request: HttpRequest, alert_id: int) -> HttpResponse:
         raise Http404 from None
     except services.AlertChanged as exc:
         messages.warning(request, str(exc))
-        return redirect("alert_detail", alert_id=alert.pk)
+        return _changed(alert, seen)
     except services.AlertConflict as exc:
         messages.warning(request, str(exc))
     else:
@@ -189,7 +212,7 @@ def alert_resolve(request: HttpRequest, alert_id: int) -> HttpResponse:
         return _detail(request, alert, status=400, typed=typed, errors={exc.field: str(exc)})
     except services.AlertChanged as exc:
         messages.warning(request, str(exc))
-        return redirect("alert_detail", alert_id=alert.pk)
+        return _changed(alert, seen)
     except services.AlertConflict as exc:
         messages.warning(request, str(exc))
     else:

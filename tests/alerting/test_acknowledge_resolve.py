@@ -224,11 +224,16 @@ def test_the_stale_page_is_refused_and_the_alert_page_shows_what_changed(
                            {"outcome": "no_action", "note": "no action needed",
                             "seen_version": amber_alert.version, "next": "/alerts/"},
                            follow=True)
-    assert response.redirect_chain[-1][0] == f"/alerts/{amber_alert.pk}/"
+    assert response.redirect_chain[-1][0] == (
+        f"/alerts/{amber_alert.pk}/?since={amber_alert.version}")
     html = response.content.decode()
     assert "changed since you opened it" in html
     assert "39.4" in html
     assert Alert.objects.get().state == AlertState.OPEN
+    # The check-in that came in since is marked on the page; the one seen is not.
+    assert html.count("new since you opened the alert") == 1
+    new_item = html.split("new since you opened the alert", 1)[1].split("</li></ul>", 1)[0]
+    assert "39.4" in new_item
 
 
 @pytest.mark.parametrize("seen", ["", "x", "1_0", "²", "-1", "1" * 12])

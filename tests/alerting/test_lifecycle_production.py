@@ -21,6 +21,7 @@ import pytest
 from django.core.cache import caches
 from django.utils import timezone
 
+from symptoms.alerting.dispatch import deliveries_enqueue
 from symptoms.alerting.models import Alert, AlertState, Channel, Delivery, DeliveryState, Purpose
 from symptoms.alerting.sweeps import alerts_escalate
 from tests.alerting.conftest import broker, record
@@ -63,6 +64,9 @@ def test_a_stale_resolve_is_refused_and_no_escalation_arrives_after_the_acknowle
     production, settings, smtp, patient, patient_user, nurse, as_user
 ):
     settings.ALERT_MAX_ATTEMPTS = 50  # keep retrying for the whole test: no fallback
+    # A back-off long enough that the rows are seen waiting for their retry, as in the
+    # issue (an email mid-send when the nurse acknowledges cannot be called back).
+    settings.ALERT_RETRY_BASE_SECONDS = settings.ALERT_RETRY_MAX_SECONDS = 6
     record(patient, patient_user, symptoms={"headache": 2})
     smtp.mailbox.wait_for(1)  # "An AMBER alert needs you"
     alert = Alert.objects.get()
@@ -91,8 +95,9 @@ def test_a_stale_resolve_is_refused_and_no_escalation_arrives_after_the_acknowle
     alerts_escalate(now=now)
     rows = list(Delivery.objects.filter(purpose=Purpose.ESCALATION, channel=Channel.EMAIL))
     assert len(rows) == 2
-    wait_until(lambda: all(Delivery.objects.get(pk=r.pk).attempts >= 1 for r in rows),
-               timeout=15, what="the escalation emails to be tried and refused")
+    wait_until(lambda: all(Delivery.objects.get(pk=r.pk).state == DeliveryState.RETRY
+                           for r in rows),
+               timeout=15, what="the escalation emails to be refused and wait for a retry")
 
     fresh = client.get(f"/alerts/{alert.pk}/")
     version = fresh.context["alert"].version
@@ -104,7 +109,9 @@ def test_a_stale_resolve_is_refused_and_no_escalation_arrives_after_the_acknowle
         pk__in=[r.pk for r in rows],
         state__in=[DeliveryState.PENDING, DeliveryState.RETRY, DeliveryState.IN_FLIGHT],
     ).exists(), timeout=15, what="the escalation rows to settle")
-    time.sleep(1.0)  # several back-off periods: a retry that should not come would come now
+    # Their retries, now rather than in seconds: the worker must find nothing to send.
+    deliveries_enqueue([r.pk for r in rows])
+    time.sleep(1.0)
     assert not [m for m in smtp.mailbox.received if "ESCALATED" in m.message["Subject"]]
     assert set(Delivery.objects.filter(pk__in=[r.pk for r in rows])
                .values_list("state", flat=True)) == {DeliveryState.CANCELLED}
