@@ -451,3 +451,26 @@ def test_only_a_team_admin_of_their_team_issues_codes(as_user, team, team_admin,
     own = reverse("enrolment_code_create", args=[clinician.pk])
     assert as_user(nurse).post(own, {"team": team.pk}).status_code == 404
     assert not EnrolmentCode.objects.exists()
+
+
+def test_entering_enrolment_codes_is_rate_limited_per_account(settings, nurse):
+    settings.RATE_ENROLMENT_CODE = "2/h"
+    client = Client()
+    sign_in(client, nurse.email)
+    for _ in range(2):
+        assert client.post(reverse("two_factor_code"), {"code": "WRONG-CODE-0000"}
+                           ).status_code == 200
+    code = enrolment.enrolment_code_issue(user=nurse, issued_by=None)
+    assert client.post(reverse("two_factor_code"), {"code": code}).status_code == 429
+    # From another address the same account is still limited.
+    elsewhere = Client(REMOTE_ADDR="198.51.100.90")
+    sign_in(elsewhere, nurse.email)
+    assert elsewhere.post(reverse("two_factor_code"), {"code": code}).status_code == 429
+
+
+def test_failures_are_stored_under_the_account_as_sign_in_finds_it(nurse):
+    from axes.models import AccessAttempt
+
+    sign_in(from_address(1), "  NURSE@Example.ORG ", "wrong")
+    assert list(AccessAttempt.objects.values_list("username", flat=True)) == [
+        "nurse@example.org"]
