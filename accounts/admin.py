@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from simple_history.admin import SimpleHistoryAdmin
 
+from accounts.audit import ReadLoggedAdmin
 from accounts.models import (
     AccessLog,
     CaregiverLink,
@@ -15,7 +16,11 @@ from accounts.models import (
 
 
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(ReadLoggedAdmin, BaseUserAdmin):
+    def patient_ids_of(self, obj: User) -> list[int]:
+        # A patient's own account names them; the read log is kept on their record.
+        return list(Patient.objects.filter(user=obj).values_list("pk", flat=True))
+
     ordering = ("email",)
     list_display = ("email", "full_name", "role", "is_active", "is_staff")
     list_filter = ("role", "is_active", "is_staff")
@@ -85,16 +90,22 @@ class PatientAdminForm(forms.ModelForm):
 
 
 @admin.register(Patient)
-class PatientAdmin(SimpleHistoryAdmin):
+class PatientAdmin(ReadLoggedAdmin, SimpleHistoryAdmin):
     form = PatientAdminForm
+
+    def patient_ids_of(self, obj: Patient) -> list[int]:
+        return [obj.pk]
     list_display = ("display_name", "hospital_number", "care_team", "infusion_start_date")
     list_filter = ("care_team",)
     search_fields = ("display_name", "hospital_number")
 
 
 @admin.register(CaregiverLink)
-class CaregiverLinkAdmin(SimpleHistoryAdmin):
+class CaregiverLinkAdmin(ReadLoggedAdmin, SimpleHistoryAdmin):
     list_display = ("caregiver", "patient", "relationship", "may_log", "ends_at", "revoked_at")
+
+    def patient_ids_of(self, obj: CaregiverLink) -> list[int]:
+        return [obj.patient_id]
 
 
 @admin.register(Membership)
@@ -103,14 +114,21 @@ class MembershipAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Invitation)
-class InvitationAdmin(SimpleHistoryAdmin):
+class InvitationAdmin(ReadLoggedAdmin, SimpleHistoryAdmin):
     list_display = ("email", "role", "care_team", "created_at", "expires_at", "accepted_at")
     readonly_fields = ("token_hash",)
 
+    def patient_ids_of(self, obj: Invitation) -> list[int]:
+        return [obj.patient_id] if obj.patient_id else []
+
 
 @admin.register(AccessLog)
-class AccessLogAdmin(admin.ModelAdmin):
-    """Read-only: audit rows are written by the app and never edited."""
+class AccessLogAdmin(ReadLoggedAdmin, admin.ModelAdmin):
+    """Read-only: audit rows are written by the app and never edited. Reading who read a
+    patient's data is itself logged."""
+
+    def patient_ids_of(self, obj: AccessLog) -> list[int]:
+        return [obj.patient_id]
 
     list_display = ("at", "user", "patient", "action", "ip_address")
     list_filter = ("action",)

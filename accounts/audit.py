@@ -55,23 +55,77 @@ def record_read(request: HttpRequest, patient: Patient, action: str) -> None:
     )
 
 
-def record_reads(request: HttpRequest, patients: Iterable[Patient | int], action: str) -> int:
+def record_reads(request: HttpRequest, patients: Iterable[Patient | int], action: str,
+                 *, window: timedelta | None = LIST_READ_WINDOW) -> int:
     """Log a list page's read of several patients (objects or ids) in one insert.
 
-    A patient already logged for the same reader and action within LIST_READ_WINDOW is
-    not logged again, so a page that refreshes itself does not flood the log. Returns
-    the number of rows written."""
+    A patient already logged for the same reader and action within `window` (default
+    LIST_READ_WINDOW; None: every read) is not logged again, so a page that refreshes
+    itself does not flood the log. Returns the number of rows written."""
     if not _logs_reads_of(request, action):
         return 0
-    ids = {p if isinstance(p, int) else p.pk for p in patients}
+    ids = {p if isinstance(p, int) else p.pk for p in patients if p is not None}
     if not ids:
         return 0
-    since = timezone.now() - LIST_READ_WINDOW
-    seen = set(AccessLog.objects.filter(
-        user=request.user, action=action, patient_id__in=ids, at__gte=since,
-    ).values_list("patient_id", flat=True))
+    seen: set[int] = set()
+    if window is not None:
+        seen = set(AccessLog.objects.filter(
+            user=request.user, action=action, patient_id__in=ids,
+            at__gte=timezone.now() - window,
+        ).values_list("patient_id", flat=True))
     address, path = client_address(request), _path(request)
     rows = [AccessLog(user=request.user, patient_id=pk, action=action, path=path,
                       ip_address=address) for pk in sorted(ids - seen)]
     AccessLog.objects.bulk_create(rows)
     return len(rows)
+
+
+class ReadLoggedAdmin:
+    """ModelAdmin mixin: the admin's list, change and history pages of a model that holds
+    patient data write the read log like the staff pages do.
+
+    The list logs each patient on the page once per LIST_READ_WINDOW ("admin list"); a
+    change or history page logs every time ("admin view", "admin history"). Set
+    `patient_ids_of(obj)` to the ids of the patients an object shows (an empty list for
+    none). Put it before the ModelAdmin class in the bases.
+    """
+
+    def patient_ids_of(self, obj) -> list[int]:
+        raise NotImplementedError
+
+    def _log(self, request, objects, action: str, window) -> None:
+        ids = [pk for obj in objects if obj is not None for pk in self.patient_ids_of(obj)]
+        record_reads(request, ids, action, window=window)
+
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        changelist = getattr(response, "context_data", {}).get("cl")
+        if changelist is not None:
+            self._log(request, changelist.result_list, "admin list", LIST_READ_WINDOW)
+        return response
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        response = super().change_view(request, object_id, form_url, extra_context)
+        original = getattr(response, "context_data", {}).get("original")
+        self._log(request, [original], "admin view", None)
+        return response
+
+    def _object(self, object_id):
+        # simple_history renders its history pages without context_data; look the object
+        # up (None for a deleted one: its history page names no current patient).
+        from django.contrib.admin.utils import unquote
+
+        return self.model._default_manager.filter(pk=unquote(object_id)).first()
+
+    def history_view(self, request, object_id, extra_context=None):
+        response = super().history_view(request, object_id, extra_context)
+        if response.status_code == 200:
+            self._log(request, [self._object(object_id)], "admin history", None)
+        return response
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        # simple_history's page of one past version (SimpleHistoryAdmin only).
+        response = super().history_form_view(request, object_id, version_id, extra_context)
+        if response.status_code == 200:
+            self._log(request, [self._object(object_id)], "admin history", None)
+        return response

@@ -17,7 +17,7 @@ from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import access, enrolment, services
-from accounts.audit import record_read
+from accounts.audit import record_read, record_reads
 from accounts.forms import (
     PatientForm,
     TokenForm,
@@ -55,9 +55,12 @@ def staff_home(request: HttpRequest) -> HttpResponse:
     if not request.user.is_care_staff:
         raise Http404
     teams = access.teams_for(request.user)
-    patients = (
+    patients = list(
         access.patients_for(request.user).select_related("care_team").order_by("display_name")
     )
+    # Names, hospital numbers and ages of every patient listed (the other lists on the page
+    # name a subset of them): in the read log, once per LIST_READ_WINDOW.
+    record_reads(request, patients, "view staff home")
     return render(
         request,
         "accounts/staff_home.html",

@@ -34,6 +34,8 @@ def check_in_new(request: HttpRequest, patient_id: int) -> HttpResponse:
     if not access.may_record_check_in(request.user, patient):
         # Visible but view-only (a caregiver without logging rights, a team admin).
         raise Http404
+    # A nurse's form names the patient (name, care line): a read (only staff are logged).
+    record_read(request, patient, "open check-in form")
     form = CheckInForm(posted(request), time_zone=patient.time_zone)
     if request.method == "POST" and form.is_valid():
         try:

@@ -24,6 +24,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts import access
+from accounts.audit import record_read, record_reads
 from accounts.models import Role
 from symptoms.alerting import services
 from symptoms.alerting.health import health_report
@@ -129,6 +130,10 @@ def alert_list(request: HttpRequest) -> HttpResponse:
         "now": timezone.now(),
         "may_act": request.user.role in (Role.NURSE, Role.CLINICIAN),
     }
+    # The read log: every patient on this page of the queue (name, hospital number,
+    # findings), the live refresh too; a refresh within audit.LIST_READ_WINDOW is one read.
+    record_reads(request, [a.patient_id for a in page] + [d.patient_id for d in failed],
+                 "view queue")
     template = "alerting/_queue.html" if request.GET.get("partial") else "alerting/alert_list.html"
     return render(request, template, context)
 
@@ -155,6 +160,7 @@ def _detail(request: HttpRequest, alert: Alert, *, status: int = 200,
             errors: dict[str, str] | None = None) -> HttpResponse:
     """The alert page; after a refused resolve, with what was typed and the error by its
     field (status 400)."""
+    record_read(request, alert.patient, "view alert")
     deliveries = alert.deliveries.order_by("created_at", "pk")
     return render(request, "alerting/alert_detail.html", {
         "alert": alert,
