@@ -119,3 +119,24 @@ def test_invitation_link_sends_no_referrer(client):
 def test_other_pages_keep_the_same_origin_policy(client):
     assert client.get(reverse("login"))["Referrer-Policy"] == "same-origin"
     assert client.get("/accounts/reset/done/")["Referrer-Policy"] == "same-origin"
+
+
+def test_gunicorn_error_log_has_no_token(tmp_path):
+    from gunicorn.config import Config
+
+    from portal.gunicorn_logging import RedactingLogger
+
+    cfg = Config()
+    cfg.set("errorlog", str(tmp_path / "error.log"))
+    logger = RedactingLogger(cfg)
+    try:
+        raise RuntimeError("boom")
+    except RuntimeError:
+        # What gunicorn's worker logs when a request fails (workers/base.py).
+        logger.exception("Error handling request %s %s", "GET", f"/accounts/reset/MQ/{TOKEN}/")
+    logger.error("Error handling request %s", f"/accounts/invitation/{TOKEN}/")
+    for handler in logger.error_log.handlers:
+        handler.flush()
+    text = (tmp_path / "error.log").read_text()
+    assert "Error handling request GET /accounts/reset/[redacted]/[redacted]/" in text
+    assert TOKEN not in text
