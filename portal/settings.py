@@ -363,9 +363,8 @@ ALERT_RED_FALLBACK_AFTER_ATTEMPTS = env.int("ALERT_RED_FALLBACK_AFTER_ATTEMPTS",
 # half of it is taken off so that many rows failing together do not retry together.
 ALERT_RETRY_BASE_SECONDS = env.float("ALERT_RETRY_BASE_SECONDS", default=10.0)
 ALERT_RETRY_MAX_SECONDS = env.float("ALERT_RETRY_MAX_SECONDS", default=300.0)
-# A row "in flight" longer than this belongs to a worker that died: the sweep retries it.
-# Must be well above the longest send (EMAIL_TIMEOUT for each of SMTP's half-dozen steps),
-# or a slow but living worker's message could be sent a second time.
+# Only for a row claimed before leases existed (no lease_until): in flight longer than this,
+# its worker died and the sweep retries it. Rows claimed since carry a lease (below).
 ALERT_STUCK_SECONDS = env.float("ALERT_STUCK_SECONDS", default=120.0)
 # The sending worker holds a lease on its row, renewed every ALERT_LEASE_RENEW_SECONDS while
 # it is alive; a lease not renewed for ALERT_LEASE_SECONDS means the worker died and the
