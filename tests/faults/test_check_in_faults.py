@@ -115,6 +115,7 @@ def test_production_cache_is_redis_that_fails_open(production_cache, own_redis):
 
 
 @pytestmark_db
+@pytest.mark.worker
 @pytest.mark.parametrize("fault", ["refused", "hung"])
 def test_redis_down_a_patient_signs_in_saves_a_red_check_in_and_sees_the_advice(
     fault, production_cache, own_redis, smtp, shared_database, settings, tmp_path, client,
