@@ -134,9 +134,10 @@ LOGOUT_REDIRECT_URL = "login"
 # The client's address (portal/http.py client_address), used by lockout, rate limits and
 # the read log: the number of reverse proxies we run in front of gunicorn, each appending
 # to X-Forwarded-For. 0: none, REMOTE_ADDR is the client and X-Forwarded-For is ignored.
-# Production behind one nginx: 1. Setting it higher than the real number lets a client
-# choose its own address; lower makes every client look like the proxy (docs/security.md).
-TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+# Production runs behind one TLS proxy (it trusts X-Forwarded-Proto below), so 1 there.
+# Setting it higher than the real number lets a client choose its own address; lower
+# makes every client look like the proxy (docs/security.md).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=1 if PRODUCTION else 0)
 if TRUSTED_PROXY_COUNT < 0:
     env.fail("TRUSTED_PROXY_COUNT", "must be 0 (no proxy) or the number of proxies")
 

@@ -64,6 +64,27 @@ def test_a_negative_proxy_count_stops_the_process():
     assert "TRUSTED_PROXY_COUNT" in result.stderr
 
 
+def test_production_assumes_one_proxy_unless_told():
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {k: v for k, v in os.environ.items()
+           if k not in {"DATABASE_URL", "TRUSTED_PROXY_COUNT"}}
+    env.update(DJANGO_ENV="production", DJANGO_SECRET_KEY="p-" + "0123456789abcdef" * 4,
+               REDIS_URL="redis://127.0.0.1:6379/0")
+    code = ("import django; django.setup(); from django.conf import settings; "
+            "print(settings.TRUSTED_PROXY_COUNT)")
+    root = Path(__file__).resolve().parents[2]
+    for extra, expected in (({}, "1"), ({"TRUSTED_PROXY_COUNT": "0"}, "0"),
+                            ({"DJANGO_ENV": "test"}, "0")):
+        result = subprocess.run([sys.executable, "-c", code], cwd=root, env={**env, **extra},
+                                capture_output=True, text=True, timeout=60, check=False)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip() == expected, extra
+
+
 # Lockout, rate limits and the read log all use it --------------------------------------------
 
 def behind_proxy(client_ip: str, spoof: str | None = None) -> Client:
