@@ -7,9 +7,17 @@ from datetime import datetime, timedelta
 from django.db.models import Max, QuerySet
 from django.utils import timezone
 
+from accounts.access import ScopeMissing
 from accounts.models import CaregiverLink, CareTeam, Patient
 
 ACCESS_ENDING_DAYS = 7
+
+
+def _require_teams(teams: QuerySet[CareTeam] | None) -> QuerySet[CareTeam]:
+    # Fail closed: no teams given is a programming error, never "every team".
+    if not isinstance(teams, QuerySet) or teams.model is not CareTeam:
+        raise ScopeMissing("A queryset of care teams is required for this team-scoped read.")
+    return teams
 
 
 def not_checked_in_today(teams: QuerySet[CareTeam], now: datetime | None = None
@@ -18,8 +26,10 @@ def not_checked_in_today(teams: QuerySet[CareTeam], now: datetime | None = None
 
     One query: the zones differ per patient, so "today" is worked out per patient in
     Python from each patient's latest check-in time (a unit follows hundreds, not
-    millions, of patients at once).
+    millions, of patients at once). Raises ScopeMissing unless `teams` is a queryset of
+    care teams.
     """
+    teams = _require_teams(teams)
     now = now or timezone.now()
     patients = (
         Patient.objects.filter(care_team__in=teams, infusion_start_date__isnull=False)
@@ -40,6 +50,9 @@ def not_checked_in_today(teams: QuerySet[CareTeam], now: datetime | None = None
 
 def links_ending_soon(teams: QuerySet[CareTeam], now: datetime | None = None
                       ) -> QuerySet[CaregiverLink]:
+    """Active caregiver links of these teams' patients that end within ACCESS_ENDING_DAYS,
+    soonest first. Raises ScopeMissing unless `teams` is a queryset of care teams."""
+    teams = _require_teams(teams)
     now = now or timezone.now()
     return (
         CaregiverLink.objects.active(now)

@@ -274,15 +274,42 @@ def test_admin_of_two_teams_cannot_end_a_place_through_the_wrong_team(
     assert caregiver.caregiver_links.get().revoked_at is None
 
 
-def test_team_scoped_reads_fail_closed_without_a_team(db):
-    from accounts import access
-    from accounts.models import CareTeam
+def test_team_scoped_reads_fail_closed_without_a_team(db, patient):
+    from accounts import access, selectors
+    from accounts.models import CareTeam, Patient
 
-    for missing in (None, CareTeam()):
+    for missing in (None, CareTeam(), Patient.objects.all()):
         with pytest.raises(access.ScopeMissing):
             access.people_of_team(missing)
         with pytest.raises(access.ScopeMissing):
             access.patients_of_team(missing)
+        with pytest.raises(access.ScopeMissing):
+            selectors.not_checked_in_today(missing)
+        with pytest.raises(access.ScopeMissing):
+            selectors.links_ending_soon(missing)
+    # An empty set of teams is an answer, not a missing scope: nobody.
+    assert selectors.not_checked_in_today(CareTeam.objects.none()) == []
+
+
+def test_ending_a_patients_place_ends_their_login_and_keeps_the_record(
+        as_user, team_admin, team, patient):
+    kept = record(patient, patient.user, temperature_c=36.8)
+    assert patient.user.email in _people_page(as_user(team_admin), team).content.decode()
+    assert _end_place(as_user(team_admin), patient.user, team).status_code == 302
+    patient.refresh_from_db()
+    patient.user.refresh_from_db()
+    assert not patient.user.is_active
+    # The clinical record and its check-ins stay; only the login ends.
+    assert list(patient.check_ins.all()) == [kept]
+    assert patient.user_id is not None
+
+
+def test_a_staff_member_left_with_no_team_is_deactivated(as_user, team_admin, team, nurse):
+    assert _end_place(as_user(team_admin), nurse, team).status_code == 302
+    nurse.refresh_from_db()
+    assert not nurse.is_active
+    assert not nurse.memberships.exists()
+    assert nurse.history.latest().history_change_reason.startswith("deactivated by")
 
 
 # --- Exports hold what the requester may see -----------------------------------------------
