@@ -421,3 +421,27 @@ def test_ended_caregiver_cannot_export(as_user, child):
     for link in (expired_link(patient=child), revoked_link(patient=child)):
         assert as_user(link.caregiver).get(
             reverse("export_json", args=[child.pk])).status_code == 404
+
+
+def test_production_keeps_sessions_in_the_database():
+    """Ending an account's sessions (services.sessions_end) and an invitation token kept in
+    the session both need the database session engine; production's cache is Redis and
+    fails open, so sessions there could vanish, or outlive a deactivation unseen."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {k: v for k, v in os.environ.items()
+           if k not in {"DATABASE_URL", "DJANGO_ALLOW_ASYNC_UNSAFE", "DJANGO_SECRET_KEY"}}
+    env.update(DJANGO_ENV="production", DJANGO_SECRET_KEY="privacy-" + "0123456789abcdef" * 4,
+               DJANGO_ALLOWED_HOSTS="homeline.example.org",
+               REDIS_URL="redis://127.0.0.1:6379/13")
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "--no-imports", "-c",
+         "from django.conf import settings; print(settings.SESSION_ENGINE)"],
+        cwd=Path(__file__).resolve().parents[2], env=env, capture_output=True, text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "django.contrib.sessions.backends.db"
