@@ -8,9 +8,10 @@ they concern, and nothing is saved unless the whole check-in is valid.
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django import forms
@@ -30,6 +31,8 @@ from symptoms.validation import NON_FIELD, CheckInData, CheckInInvalid, parse_ch
 GRADE_CHOICES = [(str(grade), label.capitalize()) for grade, label in GRADE_LABELS.items()] + [
     ("", "Not answered")]
 PUMP_CHOICES = [("", "Not answered")] + [(p.code, p.words.capitalize()) for p in PUMP_STATES]
+
+_NUMBER = re.compile(r"-?[0-9]{1,6}(\.[0-9]{1,6})?\Z")
 
 # °F readings typed into the °C box: 98.6 is a normal temperature in °F, not 98.6 °C.
 FAHRENHEIT_LOOKING = (Decimal("86.0"), Decimal("113.0"))
@@ -147,17 +150,15 @@ class CheckInForm(forms.Form):
 
     # ------------------------------------------------------------------ conversion
     def _number(self, name: str, *, integer: bool) -> Decimal | int | None:
-        raw = (self.cleaned_data.get(name) or "").strip().replace(",", ".")
+        raw = (self.cleaned_data.get(name) or "").strip(" ").replace(",", ".")
         if not raw:
             return None
-        try:
-            value = Decimal(raw)
-        except InvalidOperation:
-            self.add_error(name, "Enter a number.")
+        # ASCII digits only: Decimal() would also read "1_0" as 10, "1e3", "NaN" and
+        # other scripts' digits, none of which anyone types as a reading.
+        if not _NUMBER.match(raw):
+            self.add_error(name, "Enter a number in digits, like 36.8.")
             return None
-        if not value.is_finite():
-            self.add_error(name, "Enter a number.")
-            return None
+        value = Decimal(raw)
         if integer:
             if value != value.to_integral_value():
                 self.add_error(name, "Enter a whole number.")

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from django import forms
 
+from portal.fields import StrictDecimalField, StrictIntegerField
 from symptoms.catalogue import GRADE_LABELS, OVERRIDE_LIMITS, SYMPTOMS
 from symptoms.rules import RuleSet
 
@@ -58,14 +59,13 @@ class PatientThresholdsForm(forms.Form):
                 "help_text": f"empty: the team's {team_value}; allowed {limit.minimum} to "
                              f"{limit.maximum}",
             }
+            # The strict fields refuse "1_0", "95.5" for a whole number and "37.25" for a
+            # temperature: a threshold is stored as typed or refused, never rounded.
             if isinstance(team_value, Decimal):
-                field: forms.Field = forms.DecimalField(max_digits=3, decimal_places=1,
+                field: forms.Field = StrictDecimalField(max_digits=3, decimal_places=1,
                                                         **common)
             else:
-                field = forms.IntegerField(
-                    error_messages={"invalid": "Enter a whole number (it is not rounded)."},
-                    **common,
-                )
+                field = StrictIntegerField(**common)
             field.widget.attrs["placeholder"] = str(team_value)
             self.fields[name] = field
         overrides = current.get("symptoms", {})

@@ -42,6 +42,9 @@ _EARLIEST_YEAR, _LATEST_YEAR = 2000, 2099
 # (NUL above all, which PostgreSQL refuses) and lone surrogates (which cannot be encoded
 # as UTF-8) would make a check-in that cannot be stored or exported.
 _ALLOWED_CONTROL = frozenset("\t\n\r")
+# Invisible text-direction controls (e.g. U+202E right-to-left override) make a note read
+# differently from what it holds; refused like portal.fields does for every other form.
+_BIDI_CONTROLS = frozenset(chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A)))
 
 
 class CheckInInvalid(ValueError):
@@ -309,12 +312,19 @@ def _parse_text(name: str, raw: object) -> str:
     limit = FIELDS_BY_NAME[name].max_length
     if not isinstance(raw, str):
         raise _Refused(f"must be text of at most {limit} characters")
-    text = raw.strip()
+    # Only ordinary white space is trimmed; str.strip() would also drop a trailing C1
+    # control (U+0085) instead of refusing it.
+    text = raw.strip(" \t\n\r")
     if limit is not None and len(text) > limit:
         raise _Refused(f"is {len(text)} characters long; at most {limit} are accepted")
     for char in text:
-        if (ord(char) < 32 and char not in _ALLOWED_CONTROL) or 0xD800 <= ord(char) <= 0xDFFF:
+        code = ord(char)
+        control = code < 0x20 or 0x7F <= code <= 0x9F  # C0, DEL and C1
+        if (control and char not in _ALLOWED_CONTROL) or 0xD800 <= code <= 0xDFFF:
             raise _Refused("contains a control character (such as NUL); give plain text")
+        if char in _BIDI_CONTROLS:
+            raise _Refused(f"contains an invisible text-direction character (U+{code:04X}); "
+                           "remove it and send again")
     return text
 
 

@@ -455,3 +455,38 @@ def test_the_saved_check_in_looks_back_72_real_hours_in_the_patients_zone(
                 data=CheckInData(recorded_at=at.astimezone(zone), symptoms={"cough": grade}),
                 submission_key=uuid.uuid4(), now=at + timedelta(minutes=1))
         assert ("worsening" in {f["rule"] for f in check_in.findings}) is worsening, change
+
+
+# Input that Python would read but nobody types as a reading (issue 11, "Input") ------------
+
+@db
+@pytest.mark.parametrize(("field", "value"), [
+    ("stools_above_baseline", "1_0"), ("vomiting_episodes_24h", "1e1"),
+    ("temperature", "3_8.5"), ("temperature", "NaN"), ("spo2", "\u0669\u0665"),
+    ("heart_rate", "0x50"),
+])
+def test_numbers_only_in_ascii_digits_on_the_check_in_form(as_user, patient, field, value):
+    response = post_check_in(as_user(patient.user), patient, form(**{field: value}))
+    assert response.status_code == 400
+    assert "Enter a number" in " ".join(response.context["form"].errors[field])
+    assert not CheckIn.objects.exists()
+
+
+@pytest.mark.parametrize("text", ["a\u202egnp.exe", "left\u2066right", "bell\u0085", "del\x7f"])
+def test_notes_with_invisible_direction_or_c1_controls_are_refused(text):
+    with pytest.raises(CheckInInvalid) as refused:
+        parse_check_in({"notes": text})
+    assert "notes" in refused.value.errors
+
+
+@db
+@pytest.mark.parametrize(("field", "value"), [("diarrhoea_red", "1_0"), ("bp_low_below", "9_5"),
+                                              ("fever_high_c", "37.25")])
+def test_threshold_numbers_are_refused_rather_than_read_loosely(as_user, nurse, patient, field,
+                                                               value):
+    response = as_user(nurse).post(reverse("patient_thresholds", args=[patient.pk]),
+                                   {field: value, "reason": "tighter"})
+    assert response.status_code == 400
+    assert response.context["form"].errors[field]
+    patient.refresh_from_db()
+    assert patient.thresholds == {}
