@@ -19,7 +19,11 @@ from accounts.models import (
 class UserAdmin(ReadLoggedAdmin, BaseUserAdmin):
     def patient_ids_of(self, obj: User) -> list[int]:
         # A patient's own account names them; the read log is kept on their record.
-        return list(Patient.objects.filter(user=obj).values_list("pk", flat=True))
+        return self.patient_ids_for([obj])
+
+    def patient_ids_for(self, objects: list[User]) -> list[int]:
+        return list(Patient.objects.filter(user__in=[u.pk for u in objects])
+                    .values_list("pk", flat=True))
 
     ordering = ("email",)
     list_display = ("email", "full_name", "role", "is_active", "is_staff")

@@ -93,9 +93,14 @@ class ReadLoggedAdmin:
     def patient_ids_of(self, obj) -> list[int]:
         raise NotImplementedError
 
+    def patient_ids_for(self, objects: list) -> list[int]:
+        """The patients a page of objects shows; override to read them in one query."""
+        return [pk for obj in objects for pk in self.patient_ids_of(obj)]
+
     def _log(self, request, objects, action: str, window) -> None:
-        ids = [pk for obj in objects if obj is not None for pk in self.patient_ids_of(obj)]
-        record_reads(request, ids, action, window=window)
+        shown = [obj for obj in objects if obj is not None]
+        if shown:
+            record_reads(request, self.patient_ids_for(shown), action, window=window)
 
     def changelist_view(self, request, extra_context=None):
         response = super().changelist_view(request, extra_context)
