@@ -278,8 +278,8 @@ if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
         # Bounds how long a patient's request waits on a hung broker when it publishes
         # (issue 10: sign-in, red check-in and advice within 3 s). Kept above kombu's 1 s
         # BRPOP timeout so a worker's idle poll never times out.
-        "socket_timeout": 1.5,
-        "socket_connect_timeout": 1.5,
+        "socket_timeout": 1.25,
+        "socket_connect_timeout": 1.25,
         "max_retries": 1,
         # An unacknowledged task (worker killed mid-delivery) is handed out again after this.
         "visibility_timeout": 600,
