@@ -157,6 +157,10 @@ def test_production_stack_redis_down_sign_in_red_check_in_and_advice_within_3_s(
     assert elapsed < ADVICE_WITHIN, elapsed
     assert CheckIn.objects.get().severity == "red"
     assert Delivery.objects.filter(state=DeliveryState.PENDING).exists()
+    # The error pages (templates/500.html) link the stylesheets by their plain names, since
+    # they cannot use the manifest; production serves those too.
+    for path in ("/static/css/homeline.css", "/static/vendor/bootstrap-5.3.9.min.css"):
+        assert browser.request("GET", path)[0] == 200, path
     back = RedisServer(tmp_path, port=port).start() if fault == "refused" else None
     try:
         with broker(own_redis.url) as app:
