@@ -490,3 +490,14 @@ def test_threshold_numbers_are_refused_rather_than_read_loosely(as_user, nurse, 
     assert response.context["form"].errors[field]
     patient.refresh_from_db()
     assert patient.thresholds == {}
+
+
+@db
+def test_triage_with_contradicting_patient_thresholds_judges_stricter_and_says_why(patient):
+    _contradict(patient, {"diarrhoea_amber": 2}, {"diarrhoea_red": 3})
+    out, err = io.StringIO(), io.StringIO()
+    call_command("triage", "-", "--patient", str(patient.pk),
+                 stdin=io.StringIO(json.dumps({"stools_above_baseline": 3})), stdout=out,
+                 stderr=err)
+    assert json.loads(out.getvalue())["severity"] == "red"
+    assert "diarrhoea_amber 4 is above diarrhoea_red 3" in err.getvalue()
