@@ -120,7 +120,17 @@ def test_the_procfile_serves_every_queue_with_red_and_sweeps_on_workers_of_their
     assert "Procfile" in (ROOT / "Makefile").read_text()  # make run starts them all
 
 
+@pytest.fixture
+def _queues_restored():
+    """A worker started with `queues` selects them on the app's shared queue list; the
+    next in-process worker must consume every queue again."""
+    saved = app.amqp.queues._consume_from
+    yield
+    app.amqp.queues._consume_from = saved
+
+
 @pytest.mark.worker
+@pytest.mark.usefixtures("_queues_restored")
 def test_the_procfile_s_workers_deliver_on_make_run_s_embedded_sqlite_broker(
     smtp, shared_database, tmp_path, patient, patient_user
 ):
