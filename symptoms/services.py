@@ -55,7 +55,9 @@ def check_in_previous(*, patient: Patient, before: datetime, ruleset: RuleSet) -
     before = before.astimezone(UTC)
     since = before - timedelta(hours=ruleset.worsening_window_hours)
     # Only what `worsening` reads: the time and the symptom grades.
-    rows = patient.check_ins.filter(recorded_at__gte=since, recorded_at__lt=before).order_by(
+    # Up to and including `before`: an earlier check-in given the same time (two readings
+    # typed "taken at 08:00") is still an earlier check-in; evaluate() reads it the same way.
+    rows = patient.check_ins.filter(recorded_at__gte=since, recorded_at__lte=before).order_by(
         "-recorded_at"
     ).values_list("recorded_at", "symptoms")
     return [CheckInData(recorded_at=at, symptoms=symptoms) for at, symptoms in rows]

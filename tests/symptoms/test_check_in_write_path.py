@@ -501,3 +501,15 @@ def test_triage_with_contradicting_patient_thresholds_judges_stricter_and_says_w
                  stderr=err)
     assert json.loads(out.getvalue())["severity"] == "red"
     assert "diarrhoea_amber 4 is above diarrhoea_red 3" in err.getvalue()
+
+
+@db
+def test_an_earlier_check_in_given_the_same_time_counts_for_worsening(patient):
+    at = "2026-03-02T08:00:00+00:00"
+    now = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    for grade in (0, 2):
+        check_in, _ = services.check_in_record(
+            patient=patient, recorded_by=patient.user,
+            data=parse_check_in({"symptoms": {"cough": grade}, "recorded_at": at}),
+            submission_key=uuid.uuid4(), now=now)
+    assert "worsening" in {f["rule"] for f in check_in.findings}
