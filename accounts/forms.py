@@ -23,6 +23,12 @@ class EmailLoginForm(AuthenticationForm):
         label="Email address",
         widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}),
     )
+    password = StrictTextField(
+        label="Password",
+        max_length=PASSWORD_MAX_LENGTH,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
 
 
 class PatientForm(forms.ModelForm):

@@ -176,6 +176,10 @@ def values_for(kind: str) -> dict[str, str]:
         return _text_values(int(arg), multiline=False)
     if name == "multiline":
         return _text_values(int(arg), multiline=True)
+    if name == "decimal_comma":
+        values = _decimal_values(int(arg))
+        del values["comma"]
+        return values
     if name == "password":
         return {**PASSWORD_NUL, **({"1 MB": "x" * 1_000_000} if arg else {})}
     return {
@@ -319,7 +323,7 @@ FORMS: dict[str, FormCase] = {
     "login": FormCase(
         "anonymous", lambda w: [], lambda w: {"username": "sam@example.org",
                                               "password": PASSWORD},
-        {"username": "email", "password": "password"}, "accounts.forms.EmailLoginForm",
+        {"username": "email", "password": "password:256"}, "accounts.forms.EmailLoginForm",
         stores=False),
     "password_reset": FormCase(
         "anonymous", lambda w: [], lambda w: {"email": "sam@example.org"},
@@ -370,7 +374,9 @@ FORMS: dict[str, FormCase] = {
         {"reason": "multiline:1000"}, "accounts.people_views.ClosureForm"),
     "check_in_new": FormCase(
         "patient_user", lambda w: [w["patient"].pk], _check_in_base,
-        {"temperature": "decimal:1", "spo2": "int", "systolic_bp": "int",
+        # A decimal comma is a decimal point on a patient's phone keyboard (the form says
+        # so): not hostile here.
+        {"temperature": "decimal_comma:1", "spo2": "int", "systolic_bp": "int",
          "heart_rate": "int", "stools_above_baseline": "int", "vomiting_episodes_24h": "int",
          "notes": "multiline:2000", "taken_at": "datetime_local"},
         "symptoms.forms.CheckInForm"),
@@ -454,6 +460,10 @@ def test_every_url_and_form_is_in_the_table():
     assert not missing, f"forms without a row in FORMS: {sorted(missing)}"
 
 
+# Forms built from portal/fields.py: their messages start with the field's label.
+STRICT_FORM_MODULES = ("accounts.forms.", "accounts.team_views.", "accounts.people_views.")
+
+
 def _client_for(world: dict, who: str) -> Client:
     if who == "anonymous":
         return Client()
@@ -528,6 +538,10 @@ def test_hostile_value_is_refused_on_its_field(world, name, field_name, kind_id)
     assert errors is not None, "the page shows no form errors"
     assert field_name in errors, f"{name}: the error is not on {field_name}: {dict(errors)}"
     assert not changed, f"something was stored: {changed}"
+    if case.form.startswith(STRICT_FORM_MODULES):
+        label = str(response.context["form"][field_name].label)
+        assert any(str(message).startswith(label) for message in errors[field_name]), (
+            f"the message does not name {label!r}: {errors[field_name]}")
 
 
 @pytest.mark.parametrize("name", sorted(FORMS))
@@ -875,6 +889,9 @@ def test_admin_change_form_refuses_hostile_values(world, label):
                 problem = f"error not on the field: {response.context['adminform'].form.errors}"
             elif changed_tables(before, fingerprint()):
                 problem = "stored"
+            elif not any(str(m).startswith(str(form_field.label)) for m in
+                         response.context["adminform"].form.errors[name]):
+                problem = "the message does not name the field"
             if problem:
                 failures.append(f"{label}.{name} {case_id}: {problem}")
     assert not failures, "\n".join(failures)
@@ -921,3 +938,50 @@ def test_admin_duplicates_are_refused_on_the_field(world):
                            {**data, "user": str(world["nurse"].pk)})
     assert response.status_code == 200
     assert Membership.objects.get(pk=membership.pk).user == world["clinician"]
+
+
+# ---------------------------------------------------------------------------- production
+
+
+def test_production_settings_parse_as_strictly():
+    """Under production settings (Redis cache, no DEBUG) the same layer is in force: every
+    admin form is strict, the time-zone list is the geographic one, and a form refuses
+    what the table refuses. (Only settings are loaded; no service is contacted.)"""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL",
+                                                           "DJANGO_ALLOW_ASYNC_UNSAFE"}}
+    env.update(DJANGO_ENV="production", DJANGO_SECRET_KEY="p6-" + "0123456789abcdef" * 4,
+               REDIS_URL="redis://127.0.0.1:6379/14")
+    code = """
+import django, json
+django.setup()
+import portal.urls
+from django.contrib import admin
+from accounts.forms import InvitationForm
+from portal import fields
+form = InvitationForm({"role": "caregiver", "full_name": "A\\u202eB", "relationship": "1_0",
+                       "email": "a" * 250 + "@example.org"})
+form.is_valid()
+print(json.dumps({
+    "strict_admins": all(isinstance(a, fields.StrictAdminMixin)
+                         for a in admin.site._registry.values()),
+    "zones": len(fields.geographic_time_zones()),
+    "london": "Europe/London" in fields.geographic_time_zones(),
+    "localtime": "localtime" in fields.geographic_time_zones(),
+    "errors": sorted(form.errors),
+}))
+"""
+    result = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).parent.parent,
+                            env=env, text=True, capture_output=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    values = json.loads(result.stdout.strip().splitlines()[-1])
+    assert values["strict_admins"] is True
+    assert values["zones"] > 300
+    assert values["london"] is True
+    assert values["localtime"] is False
+    assert values["errors"] == ["email", "full_name"]
