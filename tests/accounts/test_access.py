@@ -163,3 +163,43 @@ def test_nurse_ends_a_caregivers_access(as_user, nurse, caregiver, child):
     assert not access.patients_for(caregiver).exists()
     # The change is in the link's history, with who made it.
     assert link.history.count() == 2
+
+
+# --- A person's place in a team: active relations only -------------------------------------
+
+def test_people_of_a_team_are_those_with_an_active_place_there(team, other_team, patient,
+                                                               child, caregiver, nurse,
+                                                               other_team_nurse):
+    now = timezone.now()
+    ending_later = CaregiverLinkFactory(patient=child, ends_at=now + timedelta(days=2))
+    ended = CaregiverLinkFactory(patient=child, ends_at=now - timedelta(seconds=1))
+    revoked = CaregiverLinkFactory(patient=child, revoked_at=now - timedelta(days=300))
+    people = set(access.people_of_team(team))
+    assert {patient.user, caregiver, nurse, ending_later.caregiver} <= people
+    assert not {ended.caregiver, revoked.caregiver, other_team_nurse} & people
+    assert set(access.people_of_team(other_team)) == {other_team_nurse}
+
+
+def test_only_that_teams_admin_reaches_a_person_through_it(team, other_team, caregiver,
+                                                           team_admin, nurse):
+    assert access.person_in_team_for(team_admin, team, caregiver.pk) == caregiver
+    other_admin = StaffFactory(team=other_team, role=Role.TEAM_ADMIN)
+    for user, where in ((nurse, team), (other_admin, team), (team_admin, other_team)):
+        with pytest.raises(Http404):
+            access.person_in_team_for(user, where, caregiver.pk)
+    with pytest.raises(Http404):
+        access.person_in_team_for(team_admin, team, "1 OR 1=1")
+
+
+def test_team_people_page_is_per_team(as_user, team, other_team, team_admin, caregiver,
+                                      other_team_nurse):
+    from django.urls import reverse
+
+    team_admin.memberships.create(team=other_team)
+    client = as_user(team_admin)
+    here = client.get(reverse("team_people", args=[team.pk])).content.decode()
+    there = client.get(reverse("team_people", args=[other_team.pk])).content.decode()
+    assert caregiver.email in here
+    assert caregiver.email not in there
+    assert other_team_nurse.email in there
+    assert other_team_nurse.email not in here
