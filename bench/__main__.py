@@ -17,7 +17,8 @@ import time
 
 from bench import report, stack
 
-BENCHMARKS = ["bench.rules", "bench.throughput", "bench.alerts", "bench.scale", "bench.memory"]
+BENCHMARKS = ["bench.rules", "bench.throughput", "bench.alerts", "bench.scale", "bench.sweep",
+              "bench.memory"]
 
 
 def main(argv: list[str]) -> None:

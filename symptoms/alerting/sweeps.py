@@ -16,7 +16,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -25,7 +25,7 @@ from django.db.models import Case, Q, When
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
-from accounts.models import CYCLE_DAYS, CaregiverLink, CareTeam, Patient
+from accounts.models import CYCLE_DAYS, INFUSION_DAYS, CaregiverLink, CareTeam, Patient
 from symptoms.alerting.deliveries import (
     deliveries_for_alert,
     deliveries_for_reminders,
@@ -252,39 +252,71 @@ def _for_patients(queryset, patient_ids: list[int]) -> list:
     return rows
 
 
-@dataclass(frozen=True)
-class _Day:
+class _Day(NamedTuple):
     """A day (in the patient's zone) on active infusion whose cut-off window is now."""
 
-    patient: Patient
+    patient_id: int
     day: date
     cutoff: datetime  # UTC
     start: datetime  # local midnight, UTC
     end: datetime  # next local midnight, UTC
 
 
+class _Missed(NamedTuple):
+    pk: int
+    patient_id: int
+    day: date
+    reminded_at: datetime | None
+    alerted_at: datetime | None
+
+
+class _Treatment(NamedTuple):
+    # What Patient.cycle_position reads, without building a whole Patient per row.
+    infusion_start_date: date
+    planned_cycles: int
+
+
+def _on_active_infusion(treatment: _Treatment, day: date) -> bool:
+    # Patient.on_active_infusion, on the two columns it needs.
+    position = Patient.cycle_position(treatment, day)  # type: ignore[arg-type]
+    return position is not None and position[1] <= INFUSION_DAYS
+
+
 def _days_in_window(now: datetime, alert_after: timedelta) -> list[_Day]:
-    """One query: every patient whose treatment can be active, with team and login."""
-    patients = Patient.objects.filter(
+    """One query: the columns the windows need of every patient whose treatment can be
+    active, as tuples (at 100,000 patients, building model instances was most of the
+    sweep's time); whole patients are read only for the few reminded or alerted."""
+    rows = Patient.objects.filter(
         infusion_start_date__isnull=False,
         infusion_start_date__lte=now.date() + timedelta(days=1),
         infusion_start_date__gte=now.date() - _LONGEST_TREATMENT,
-    ).select_related("care_team", "user")
+    ).values_list("id", "time_zone", "infusion_start_date", "planned_cycles", "created_at",
+                  "care_team__check_in_cutoff")
+    zones: dict[str, ZoneInfo] = {}
     days: list[_Day] = []
-    for patient in patients:
-        tz = patient.tz
-        today = patient.local_today(now)
+    for patient_id, zone, start, cycles, created_at, cutoff_time in rows:
+        tz = zones.get(zone) or zones.setdefault(zone, ZoneInfo(zone))
+        treatment = _Treatment(start, cycles)
+        today = now.astimezone(tz).date()
         for day in (today - timedelta(days=1), today):
-            if not patient.on_active_infusion(day):
+            if not _on_active_infusion(treatment, day):
                 continue
-            cutoff = _utc(day, patient.care_team.check_in_cutoff, tz)
+            cutoff = _utc(day, cutoff_time, tz)
             if not cutoff <= now < cutoff + alert_after + MISSED_DAY_LOOKS_BACK:
                 continue
-            if patient.created_at > cutoff:
+            if created_at > cutoff:
                 continue  # not on Homeline yet by that cut-off: nothing was missed
-            days.append(_Day(patient, day, cutoff, _utc(day, time(0), tz),
+            days.append(_Day(patient_id, day, cutoff, _utc(day, time(0), tz),
                              _utc(day + timedelta(days=1), time(0), tz)))
     return days
+
+
+def _missed_rows(missing: list[_Day]) -> dict[tuple[int, date], _Missed]:
+    queryset = MissedCheckIn.objects.filter(
+        day__gte=min(d.day for d in missing), day__lte=max(d.day for d in missing),
+    ).values_list("id", "patient_id", "day", "reminded_at", "alerted_at")
+    rows = _for_patients(queryset, sorted({d.patient_id for d in missing}))
+    return {(row[1], row[2]): _Missed(*row) for row in rows}
 
 
 def missed_check_ins_sweep(*, now: datetime) -> tuple[list[int], int]:
@@ -304,45 +336,43 @@ def missed_check_ins_sweep(*, now: datetime) -> tuple[list[int], int]:
     days = _days_in_window(now, alert_after)
     if not days:
         return [], 0
-    ids = sorted({d.patient.pk for d in days})
-    earliest = min(d.start for d in days)
-    latest = max(d.end for d in days)
+    ids = sorted({d.patient_id for d in days})
     recorded: dict[int, list[datetime]] = {}
     for patient_id, at in _for_patients(
-        CheckIn.objects.filter(recorded_at__gte=earliest, recorded_at__lt=latest)
+        CheckIn.objects.filter(recorded_at__gte=min(d.start for d in days),
+                               recorded_at__lt=max(d.end for d in days))
         .values_list("patient_id", "recorded_at"), ids,
     ):
         recorded.setdefault(patient_id, []).append(at)
     missing = [d for d in days
-               if not any(d.start <= at < d.end for at in recorded.get(d.patient.pk, ()))]
+               if not any(d.start <= at < d.end for at in recorded.get(d.patient_id, ()))]
     if not missing:
         return [], 0
 
-    day_range = {"day__gte": min(d.day for d in missing), "day__lte": max(d.day for d in missing)}
-    rows = {(m.patient_id, m.day): m
-            for m in _for_patients(MissedCheckIn.objects.filter(**day_range), ids)}
-    new = [MissedCheckIn(patient=d.patient, day=d.day, cutoff_at=d.cutoff)
-           for d in missing if (d.patient.pk, d.day) not in rows]
+    rows = _missed_rows(missing)
+    new = [MissedCheckIn(patient_id=d.patient_id, day=d.day, cutoff_at=d.cutoff)
+           for d in missing if (d.patient_id, d.day) not in rows]
     if new:
         MissedCheckIn.objects.bulk_create(new, ignore_conflicts=True)
-        rows = {(m.patient_id, m.day): m
-                for m in _for_patients(MissedCheckIn.objects.filter(**day_range), ids)}
+        rows = _missed_rows(missing)
 
-    to_remind = [(d, rows[d.patient.pk, d.day]) for d in missing
-                 if now < d.cutoff + alert_after and rows[d.patient.pk, d.day].reminded_at is None]
+    to_remind = [(d, rows[d.patient_id, d.day]) for d in missing
+                 if now < d.cutoff + alert_after and rows[d.patient_id, d.day].reminded_at is None]
+    to_alert = [(d, rows[d.patient_id, d.day]) for d in missing
+                if now >= d.cutoff + alert_after and rows[d.patient_id, d.day].alerted_at is None]
     reminders = _missed_reminders(to_remind, now) if to_remind else []
     alerts = 0
-    for d in missing:
-        missed = rows[d.patient.pk, d.day]
-        if now >= d.cutoff + alert_after and missed.alerted_at is None:
-            try:
-                alerts += _missed_alert(missed, d.patient, now)
-            except Exception:  # one patient's failure must not stop the others' alerts
-                log.exception("missed check-in alert for patient %s failed", d.patient.pk)
+    patients = (Patient.objects.select_related("care_team", "user")
+                .in_bulk([d.patient_id for d, _ in to_alert]) if to_alert else {})
+    for d, missed in to_alert:
+        try:
+            alerts += _missed_alert(missed, patients[d.patient_id], now)
+        except Exception:  # one patient's failure must not stop the others' alerts
+            log.exception("missed check-in alert for patient %s failed", d.patient_id)
     return reminders, alerts
 
 
-def _missed_reminders(due: list[tuple[_Day, MissedCheckIn]], now: datetime) -> list[int]:
+def _missed_reminders(due: list[tuple[_Day, _Missed]], now: datetime) -> list[int]:
     """Claim the reminders (rows locked, skipping any another sweep holds) and make their
     delivery rows, in one transaction and a constant number of queries."""
     with transaction.atomic():
@@ -353,23 +383,26 @@ def _missed_reminders(due: list[tuple[_Day, MissedCheckIn]], now: datetime) -> l
             return []
         MissedCheckIn.objects.filter(pk__in=claimed).update(reminded_at=now)
         due = [(d, missed) for d, missed in due if missed.pk in claimed]
+        patient_ids = sorted({d.patient_id for d, _ in due})
+        patients = Patient.objects.select_related("user").in_bulk(patient_ids)
         caregivers: dict[int, list[tuple[str, object]]] = {}
         links = CaregiverLink.objects.active(now).filter(
             may_log=True, caregiver__is_active=True).select_related("caregiver")
-        for link in _for_patients(links, sorted({d.patient.pk for d, _ in due})):
+        for link in _for_patients(links, patient_ids):
             caregivers.setdefault(link.patient_id, []).append((To.CAREGIVER, link.caregiver))
         reminders = []
         for d, missed in due:
-            user = d.patient.user
+            patient = patients[d.patient_id]
+            user = patient.user
             recipients = [(To.PATIENT, user)] if user is not None and user.is_active else []
-            reminders.append((d.patient, missed.day.isoformat(),
-                              recipients + caregivers.get(d.patient.pk, [])))
+            reminders.append((patient, missed.day.isoformat(),
+                              recipients + caregivers.get(d.patient_id, [])))
         ids = deliveries_for_reminders(reminders=reminders, now=now)
         deliveries_enqueue_on_commit(ids)
     return ids
 
 
-def _missed_alert(missed: MissedCheckIn, patient: Patient, now: datetime) -> int:
+def _missed_alert(missed: _Missed, patient: Patient, now: datetime) -> int:
     if missed.alerted_at is not None:
         return 0
     with transaction.atomic():
