@@ -330,6 +330,10 @@ class StrictDateField(forms.DateField):
         self.earliest = earliest
         self.latest = latest
         self.window_words = window_words
+        # The value already stored, when the form edits a record (set by
+        # keep_stored_dates): saving it back unchanged is not refused because the
+        # window has moved on since (an infusion started six years ago).
+        self.stored: date | None = None
 
     def to_python(self, value: Any) -> date | None:
         if value in self.empty_values:
@@ -342,7 +346,7 @@ class StrictDateField(forms.DateField):
 
     def validate(self, value: Any) -> None:
         super().validate(value)
-        if value in self.empty_values:
+        if value in self.empty_values or (self.stored is not None and value == self.stored):
             return
         earliest, latest = _bound(self.earliest), _bound(self.latest)
         if (earliest and value < earliest) or (latest and value > latest):
@@ -590,10 +594,55 @@ def strict_formfield(db_field: models.Field, **kwargs: Any) -> forms.Field | Non
     return db_field.formfield(**{**kwargs, "form_class": form_class, **extra})
 
 
+_CANONICAL_ID = re.compile(r"(0|[1-9][0-9]{0,17})\Z")
+
+
+def _integer_key(field: forms.ModelChoiceField) -> bool:
+    model = field.queryset.model
+    key = model._meta.get_field(field.to_field_name) if field.to_field_name else model._meta.pk
+    return isinstance(key, models.IntegerField | models.AutoField)
+
+
+def _refuse_id(field: forms.ModelChoiceField, value: Any) -> None:
+    # Django reads a chosen id with int(): "1_0", "+10", " 10" and Arabic-Indic 10 all choose the
+    # object whose id is 10. Only the id as the page sent it is accepted.
+    if _integer_key(field) and not _CANONICAL_ID.match(str(value)):
+        raise ValidationError(f"{_label(field)}: that choice is not one of those offered.",
+                              code="invalid_choice")
+
+
+class StrictModelChoiceField(forms.ModelChoiceField):
+    """ModelChoiceField that accepts an integer id only as plain ASCII digits without a
+    leading zero. Returns the object. Raises ValidationError naming the field."""
+
+    def to_python(self, value: Any) -> Any:
+        if value not in self.empty_values and not isinstance(value, models.Model):
+            _refuse_id(self, value)
+        return super().to_python(value)
+
+
+class StrictModelMultipleChoiceField(forms.ModelMultipleChoiceField):
+    """ModelMultipleChoiceField with the ids checked as StrictModelChoiceField does."""
+
+    def _check_values(self, value: Any) -> Any:
+        for item in value:
+            _refuse_id(self, item)
+        return super()._check_values(value)
+
+
 STRICT_FIELD_CLASSES: tuple[type[forms.Field], ...] = (
     StrictTextField, StrictIntegerField, StrictDecimalField, StrictDateField,
     StrictTimeField, StrictSplitDateTimeField, StrictDateTimeField, StrictJSONField,
 )
+
+
+def keep_stored_dates(form: forms.BaseForm) -> None:
+    """Let each StrictDateField of a bound ModelForm accept its stored value unchanged
+    (its window still applies to any other date). Call at the end of __init__."""
+    for name, form_field in form.fields.items():
+        if isinstance(form_field, StrictDateField):
+            stored = form.initial.get(name)
+            form_field.stored = stored if isinstance(stored, date) else None
 
 
 class StrictAdminMixin:
@@ -611,6 +660,34 @@ class StrictAdminMixin:
                 break
         kwargs.pop("form_class", None)
         return strict_formfield(db_field, **kwargs)
+
+    def get_form(self, request: Any, obj: Any = None, **kwargs: Any) -> type[forms.BaseForm]:
+        form_class = super().get_form(request, obj, **kwargs)  # type: ignore[misc]
+
+        def __init__(form: forms.BaseForm, *args: Any, **init_kwargs: Any) -> None:
+            form_class.__init__(form, *args, **init_kwargs)
+            keep_stored_dates(form)
+
+        return type(form_class.__name__, (form_class,), {"__init__": __init__})
+
+    def formfield_for_foreignkey(self, db_field: models.Field, request: Any,
+                                 **kwargs: Any) -> forms.Field | None:
+        kwargs.setdefault("form_class", StrictModelChoiceField)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)  # type: ignore[misc]
+
+    def formfield_for_manytomany(self, db_field: models.Field, request: Any,
+                                 **kwargs: Any) -> forms.Field | None:
+        kwargs.setdefault("form_class", StrictModelMultipleChoiceField)
+        return super().formfield_for_manytomany(db_field, request, **kwargs)  # type: ignore[misc]
+
+    def get_object(self, request: Any, object_id: str, from_field: str | None = None) -> Any:
+        # The admin's URL takes any text as the id and Django reads it with int(), so
+        # /admin/accounts/patient/1_0/change/ would open patient 10.
+        key = self.model._meta.get_field(from_field) if from_field else self.model._meta.pk  # type: ignore[attr-defined]
+        if isinstance(key, models.IntegerField | models.AutoField) and not _CANONICAL_ID.match(
+                str(object_id)):
+            return None
+        return super().get_object(request, object_id, from_field)  # type: ignore[misc]
 
 
 def harden_admin_site(site: Any) -> list[str]:

@@ -30,6 +30,7 @@ from typing import Any
 import pytest
 from django import forms
 from django.apps import apps
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth.forms import ReadOnlyPasswordHashField
 from django.contrib.auth.models import Group
@@ -707,6 +708,7 @@ ADMIN_OBJECTS = _admin_objects()
 
 
 def test_every_admin_model_is_in_the_table():
+    importlib.import_module(settings.ROOT_URLCONF)  # where harden_admin_site() runs
     registered = {model._meta.label for model in admin.site._registry}
     assert registered == set(ADMIN_OBJECTS), (
         f"add to ADMIN_OBJECTS: {sorted(registered - set(ADMIN_OBJECTS))}; "
@@ -991,3 +993,22 @@ print(json.dumps({
     assert values["london"] is True
     assert values["localtime"] is False
     assert values["errors"] == ["email", "full_name"]
+
+
+def test_admin_saves_an_old_stored_date_unchanged_but_refuses_a_new_one(world):
+    """The infusion-start window moves with today: a record from years ago can still be
+    saved with its date unchanged, but no other date outside the window is accepted."""
+    child = world["child"]
+    long_ago = date.today() - timedelta(days=6 * 366)
+    Patient.objects.filter(pk=child.pk).update(infusion_start_date=long_ago)
+    client = verified_client(world["superuser"])
+    url = reverse("admin:accounts_patient_change", args=[child.pk])
+    data = _admin_form_data(client.get(url), Patient)
+    assert data["infusion_start_date"] == [long_ago.strftime("%d/%m/%Y")]
+    response = client.post(url, {**data, "display_name": "Maya J"})
+    assert response.status_code == 302
+    assert Patient.objects.get(pk=child.pk).display_name == "Maya J"
+    response = client.post(url, {**data, "infusion_start_date": _iso(long_ago - timedelta(1))})
+    assert response.status_code == 200
+    assert "infusion_start_date" in response.context["adminform"].form.errors
+    assert Patient.objects.get(pk=child.pk).infusion_start_date == long_ago
