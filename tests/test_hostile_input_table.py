@@ -339,19 +339,20 @@ FORMS: dict[str, FormCase] = {
         "patient_user", lambda w: [],
         lambda w: {"old_password": PASSWORD, "new_password1": "another long phrase 88",
                    "new_password2": "another long phrase 88"},
-        {"old_password": "password", "new_password1": "password"},
+        {"old_password": "password", "new_password1": "password", "new_password2": "password"},
         "django.contrib.auth.forms.PasswordChangeForm"),
     "password_reset_confirm": FormCase(
         "anonymous", lambda w: [],
         lambda w: {"new_password1": "another long phrase 88",
                    "new_password2": "another long phrase 88"},
-        {"new_password1": "password"}, "django.contrib.auth.forms.SetPasswordForm",
+        {"new_password1": "password", "new_password2": "password"},
+        "django.contrib.auth.forms.SetPasswordForm",
         url_after=_reset_path),
     "invitation_accept": FormCase(
         "anonymous", lambda w: [_invitation_token(w)],
         lambda w: {"full_name": "Dad Jones", "password1": "long pass phrase 77",
                    "password2": "long pass phrase 77"},
-        {"full_name": "text:150", "password1": "password:256"},
+        {"full_name": "text:150", "password1": "password:256", "password2": "password:256"},
         "accounts.forms.AcceptInvitationForm", url_after=_invitation_path),
     "patient_create": FormCase(
         "nurse", lambda w: [w["team"].pk], _patient_base,
@@ -374,7 +375,8 @@ FORMS: dict[str, FormCase] = {
          "check_in_cutoff": "time", "red_escalation_minutes": "int",
          "red_doctor_minutes": "int", "amber_escalation_minutes": "int",
          "duty_email": "email", "duty_phone": "text:32", "escalation_email": "email",
-         "on_call_doctor_email": "email"},
+         "escalation_phone": "text:32", "on_call_doctor_email": "email",
+         "on_call_doctor_phone": "text:32"},
         "accounts.team_views.TeamSettingsForm"),
     "account_close": FormCase(
         "patient_user", lambda w: [], lambda w: {"reason": "Moving away"},
@@ -391,7 +393,8 @@ FORMS: dict[str, FormCase] = {
         "nurse", lambda w: [w["patient"].pk], _threshold_base,
         {"fever_high_c": "decimal:1", "temp_low_c": "decimal:1", "spo2_red_below": "int",
          "spo2_amber_below": "int", "bp_low_below": "int", "diarrhoea_amber": "int",
-         "vomiting_red": "int", "reason": "multiline:1000"},
+         "diarrhoea_red": "int", "vomiting_amber": "int", "vomiting_red": "int",
+         "reason": "multiline:1000"},
         "symptoms.threshold_forms.PatientThresholdsForm"),
     "alert_resolve": FormCase(
         "nurse", lambda w: [w["alert"].pk],
@@ -549,6 +552,34 @@ def test_hostile_value_is_refused_on_its_field(world, name, field_name, kind_id)
         label = str(response.context["form"][field_name].label)
         assert any(str(message).startswith(label) for message in errors[field_name]), (
             f"the message does not name {label!r}: {errors[field_name]}")
+
+
+# Fields that take only one of the values the page offers (or a hidden key): no text.
+CHOICE_FIELDS = (forms.BooleanField, forms.NullBooleanField, forms.ChoiceField,
+                 forms.UUIDField, forms.ModelChoiceField)
+
+
+@pytest.mark.parametrize("name", sorted(n for n, c in FORMS.items() if c.form))
+def test_every_text_field_of_each_form_is_in_its_row(world, name):
+    """A field added to a form is attacked by the table as soon as it exists: every field
+    that takes typed text must be declared with its kind."""
+    case = FORMS[name]
+    client = _client_for(world, case.who)
+    url = (case.url_after(client, world) if case.url_after
+           else reverse(name, args=case.args(world)))
+    page = client.get(url)
+    assert page.status_code == 200, page.status_code
+    form = page.context["form"]
+    assert f"{type(form).__module__}.{type(form).__name__}" == case.form or isinstance(
+        form, _import(case.form))
+    undeclared = [field_name for field_name, form_field in form.fields.items()
+                  if field_name not in case.fields and not isinstance(form_field, CHOICE_FIELDS)]
+    assert not undeclared, f"declare the kind of {undeclared} in FORMS[{name!r}].fields"
+
+
+def _import(dotted: str) -> type:
+    module, _, name = dotted.rpartition(".")
+    return getattr(importlib.import_module(module), name)
 
 
 @pytest.mark.parametrize("name", sorted(FORMS))
