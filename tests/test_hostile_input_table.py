@@ -1043,3 +1043,18 @@ def test_admin_saves_an_old_stored_date_unchanged_but_refuses_a_new_one(world):
     assert response.status_code == 200
     assert "infusion_start_date" in response.context["adminform"].form.errors
     assert Patient.objects.get(pk=child.pk).infusion_start_date == long_ago
+
+
+@pytest.mark.parametrize("name", ["account_close", "check_in_new", "patient_create"])
+def test_a_body_over_the_upload_limits_is_a_400_not_a_500(world, name):
+    """Past DATA_UPLOAD_MAX_MEMORY_SIZE (a 3 MB field) or DATA_UPLOAD_MAX_NUMBER_FIELDS
+    (2,000 fields), Django refuses the request itself: 400, nothing stored."""
+    case = FORMS[name]
+    for extra in ({"padding": "x" * 3_000_000},
+                  {f"f{i}": "1" for i in range(2_000)}):
+        client = _client_for(world, case.who)
+        url = reverse(name, args=case.args(world))
+        before = fingerprint()
+        response = client.post(url, {**case.base(world), **extra})
+        assert response.status_code == 400
+        assert not changed_tables(before, fingerprint())
