@@ -1058,3 +1058,21 @@ def test_a_body_over_the_upload_limits_is_a_400_not_a_500(world, name):
         response = client.post(url, {**case.base(world), **extra})
         assert response.status_code == 400
         assert not changed_tables(before, fingerprint())
+
+
+def test_hostile_query_parameters_never_500(world):
+    """The few query parameters (page, since, partial, next) answer a page, never a 500."""
+    nurse = _client_for(world, "nurse")
+    patient = world["patient"]
+    pages = [reverse("alert_list"), reverse("alert_detail", args=[world["alert"].pk]),
+             reverse("check_in_history", args=[patient.pk]),
+             reverse("patient_timeline", args=[patient.pk])]
+    for path in pages:
+        for name in ("page", "since", "partial"):
+            for value in ("1_0", "NaN", "-1", "9" * 40, "a\x00b", "\u0661", "1e9"):
+                response = nurse.get(path, {name: value})
+                assert response.status_code == 200, (path, name, value,
+                                                     response.status_code)
+    for value in ("id", "//evil.example", "a\x00b", "https://evil.example/"):
+        response = Client().get(reverse("login"), {"next": value})
+        assert response.status_code == 200
