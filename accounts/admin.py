@@ -122,6 +122,12 @@ class InvitationAdmin(ReadLoggedAdmin, SimpleHistoryAdmin):
     list_display = ("email", "role", "care_team", "created_at", "expires_at", "accepted_at")
     readonly_fields = ("token_hash",)
 
+    def has_add_permission(self, request) -> bool:
+        # Invitations are made in the portal, which sends the link. One added here would
+        # have no token (an empty hash: never usable) and a second one would collide on
+        # that empty hash.
+        return False
+
     def patient_ids_of(self, obj: Invitation) -> list[int]:
         return [obj.patient_id] if obj.patient_id else []
 

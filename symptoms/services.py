@@ -276,7 +276,9 @@ def team_thresholds_refusals(team, overrides: object) -> dict[str, str]:
     if errors:
         return errors
     team_rules = RuleSet.default().with_overrides(overrides)
-    for patient in Patient.objects.filter(care_team=team).exclude(thresholds={}).order_by("pk"):
+    # A team being created (the admin's add form) has no patients yet.
+    patients = Patient.objects.filter(care_team=team) if team.pk else Patient.objects.none()
+    for patient in patients.exclude(thresholds={}).order_by("pk"):
         if not isinstance(patient.thresholds, dict):
             continue
         crossing = validate_overrides(patient.thresholds, team_rules)

@@ -1076,3 +1076,74 @@ def test_hostile_query_parameters_never_500(world):
     for value in ("id", "//evil.example", "a\x00b", "https://evil.example/"):
         response = Client().get(reverse("login"), {"next": value})
         assert response.status_code == 200
+
+
+# What an add form needs besides the defaults it renders, per model with an add form.
+def _add_fill(world: dict) -> dict[str, dict[str, str]]:
+    today = date.today()
+    return {
+        "auth.Group": {"name": "Night shift"},
+        "otp_totp.TOTPDevice": {"user": str(world["nurse"].pk), "name": "phone"},
+        "otp_static.StaticDevice": {"user": str(world["nurse"].pk), "name": "paper"},
+        "accounts.User": {"email": "new.person@example.org", "full_name": "New Person",
+                          "role": "nurse", "password1": "long pass phrase 77",
+                          "password2": "long pass phrase 77"},
+        "accounts.CareTeam": {"name": "Second team", "line_phone": "01632 960555"},
+        "accounts.Patient": {"care_team": str(world["team"].pk), "display_name": "Ada",
+                             "date_of_birth": "2016-03-01", "hospital_number": "HN-777",
+                             "time_zone": "Europe/London", "planned_cycles": "1"},
+        "accounts.CaregiverLink": {"caregiver": str(world["nurse"].pk),
+                                   "patient": str(world["patient"].pk),
+                                   "relationship": "aunt"},
+        "accounts.Membership": {"user": str(world["caregiver"].pk),
+                                "team": str(world["team"].pk)},
+        "accounts.Invitation": {"email": "inv@example.org", "full_name": "Inv",
+                                "role": "nurse", "care_team": str(world["team"].pk),
+                                "created_by": str(world["nurse"].pk),
+                                "expires_at_0": _iso(today + timedelta(days=2)),
+                                "expires_at_1": "10:00:00"},
+    }
+
+
+@pytest.mark.parametrize("label", sorted(ADMIN_OBJECTS))
+def test_admin_add_form_refuses_hostile_values(world, label):
+    model = apps.get_model(label)
+    client = verified_client(world["superuser"])
+    url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_add")
+    page = client.get(url)
+    if page.status_code == 403:
+        before = fingerprint()
+        assert client.post(url, {"username": "a\x00b"}).status_code == 403
+        assert not changed_tables(before, fingerprint())
+        return
+    fill = _add_fill(world)
+    assert label in fill, f"give the values the {label} add form needs in _add_fill"
+    base = {**_admin_form_data(page, model), **fill[label]}
+    form = page.context["adminform"].form
+    failures = []
+    for name, form_field in form.fields.items():
+        kind = _admin_kind(form_field) if not (
+            type(form_field) is forms.CharField
+            and isinstance(form_field.widget, forms.PasswordInput)) else "password"
+        if kind is None:
+            continue
+        values = ({k: {name: v} for k, v in PASSWORD_NUL.items()} if kind == "password"
+                  else _admin_values(name, form_field, kind, None))
+        for case_id, change in values.items():
+            before = fingerprint()
+            response = client.post(url, {**base, **change})
+            if response.status_code == 500:
+                failures.append(f"{label}.{name} {case_id}: HTTP 500")
+            elif response.status_code != 200:
+                failures.append(f"{label}.{name} {case_id}: accepted")
+            elif name not in response.context["adminform"].form.errors:
+                failures.append(f"{label}.{name} {case_id}: error not on the field")
+            elif changed_tables(before, fingerprint()):
+                failures.append(f"{label}.{name} {case_id}: stored")
+    assert not failures, "\n".join(failures)
+    # The base is valid: the refusals above were the hostile values' doing.
+    response = client.post(url, base)
+    assert response.status_code == 302, response.context and response.context[
+        "adminform"].form.errors
+    # And the same submission again is a duplicate or a second object, never a 500.
+    assert client.post(url, base).status_code in (200, 302)
