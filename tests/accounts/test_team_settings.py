@@ -16,6 +16,7 @@ def settings_payload(team, **changes):
         "amber_escalation_minutes": "240", "duty_email": team.duty_email,
         "duty_phone": "", "escalation_email": team.escalation_email, "escalation_phone": "",
         "on_call_doctor_email": team.on_call_doctor_email, "on_call_doctor_phone": "",
+        "alert_message_detail": team.alert_message_detail,
     }
     data.update(changes)
     return data
