@@ -59,7 +59,7 @@ def _alert_latency(s: stack.Stack, patient, recorder) -> float:
     from django.db import transaction
 
     from symptoms.services import check_in_record
-    from symptoms.validation import parse_check_in
+    from triage.validation import parse_check_in
 
     committed: list[float] = []
     with transaction.atomic():

@@ -1,8 +1,8 @@
 """The rule engine alone: check-ins judged per second on one core.
 
 A realistic mix (about 80 % green, 15 % amber, 5 % red, with history for `worsening`),
-judged by symptoms.rules.evaluate() with no database. Printed beside the cost of parsing
-the same check-ins (symptoms.validation.parse_check_in), which every saved check-in also
+judged by triage.rules.evaluate() with no database. Printed beside the cost of parsing
+the same check-ins (triage.validation.parse_check_in), which every saved check-in also
 pays, so the ratio says what grading adds to reading.
 """
 
@@ -39,8 +39,8 @@ def _mix(rng: random.Random, n: int) -> list[dict]:
 
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
-    from symptoms.rules import RuleSet, evaluate
-    from symptoms.validation import parse_check_in
+    from triage.rules import RuleSet, evaluate
+    from triage.validation import parse_check_in
 
     rng = random.Random(42)
     raws = _mix(rng, PER_ROUND)

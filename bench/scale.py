@@ -45,8 +45,8 @@ OPEN_PERCENT = 15
 
 def _readings() -> dict[str, dict]:
     """Typical green, amber and red check-ins, graded by the real rule engine."""
-    from symptoms.rules import RuleSet, evaluate
-    from symptoms.validation import parse_check_in
+    from triage.rules import RuleSet, evaluate
+    from triage.validation import parse_check_in
 
     ruleset = RuleSet.default()
     raws = {

@@ -61,7 +61,7 @@ def _check_ins(team, patient_ids: list[int], now: datetime) -> None:
     from bench.cast import nurse
     from symptoms.models import CheckIn
     from symptoms.services import check_in_record
-    from symptoms.validation import parse_check_in
+    from triage.validation import parse_check_in
 
     recorder = nurse(team, f"sweep-nurse-{team.pk}@bench.invalid")
     first = Patient.objects.get(pk=patient_ids[0])

@@ -34,7 +34,7 @@ def version() -> str:
 def check_in_bodies() -> dict[str, str]:
     """Form bodies as a browser sends them (every radio's checked value), with {CSRF},
     {KEY} and {TEMP} for the script to fill in per request."""
-    from symptoms.catalogue import SYMPTOMS
+    from triage.catalogue import SYMPTOMS
 
     def body(grades: dict[str, int]) -> str:
         fields = {"csrfmiddlewaretoken": "{CSRF}", "submission_key": "{KEY}",

@@ -1,6 +1,6 @@
 """Strict form fields: the one parsing layer for typed input outside the check-in.
 
-symptoms/validation.py is the parser of a check-in; this module is the same idea for
+triage/validation.py is the parser of a check-in; this module is the same idea for
 every other form and for the admin site. Each field refuses what it cannot store exactly,
 with a message that names the field and says what is accepted. Nothing is truncated,
 rounded or guessed:

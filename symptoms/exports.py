@@ -19,8 +19,8 @@ from typing import Any
 from django.utils import timezone
 
 from accounts.models import CaregiverLink, Patient, User
-from symptoms.catalogue import SYMPTOM_CODES
 from symptoms.models import CheckIn
+from triage.catalogue import SYMPTOM_CODES
 
 CSV_FIELDS = (
     "recorded_at_utc", "recorded_at_local", "recorded_as", "recorded_by",
@@ -129,7 +129,7 @@ def patient_data(patient: Patient, *, requester: User, now: datetime | None = No
 
     `requester` must already be allowed to see the patient (accounts.access); a family
     member gets the family view, care staff the team's view."""
-    from symptoms.validation import to_canonical_dict
+    from triage.validation import to_canonical_dict
 
     staff = _is_staff_export(requester)
     check_ins = []

@@ -1,7 +1,7 @@
 """The check-in form: what a patient or caregiver types, turned into the canonical record.
 
 The form only turns typed text into numbers and booleans; every rule about what is
-accepted lives in symptoms/validation.py (parse_check_in), so the form, the triage command
+accepted lives in triage/validation.py (parse_check_in), so the form, the triage command
 and any API refuse the same things with the same words. Errors come back on the field
 they concern, and nothing is saved unless the whole check-in is valid.
 """
@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from django import forms
 
-from symptoms.catalogue import (
+from triage.catalogue import (
     FIELDS_BY_NAME,
     GRADE_LABELS,
     PUMP_STATES,
@@ -24,7 +24,7 @@ from symptoms.catalogue import (
     SYMPTOMS,
     symptoms_in_group,
 )
-from symptoms.validation import NON_FIELD, CheckInData, CheckInInvalid, parse_check_in
+from triage.validation import NON_FIELD, CheckInData, CheckInInvalid, parse_check_in
 
 # "Not answered" last, so that a grade tapped by mistake can be taken back; nothing is
 # preselected, because "none" is an answer (clinical-rules.md) and a default is not.

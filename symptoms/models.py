@@ -17,16 +17,13 @@ from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
 from accounts.models import CareTeam, Patient
-from symptoms.validation import CheckInData
+from triage.catalogue import SEVERITIES
+from triage.validation import CheckInData
 
-
-class Severity(models.TextChoices):
-    GREEN = "green", "Green"
-    AMBER = "amber", "Amber"
-    RED = "red", "Red"
-
-
-SEVERITY_ORDER = {Severity.GREEN: 0, Severity.AMBER: 1, Severity.RED: 2}
+# Database choices for triage.catalogue.SEVERITIES (the one definition): GREEN, AMBER, RED.
+Severity = models.TextChoices(
+    "Severity", [(level.upper(), (level, level.title())) for level in SEVERITIES]
+)
 
 
 class RecordedAs(models.TextChoices):

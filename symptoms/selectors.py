@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from accounts.models import CYCLE_DAYS, Patient
-from symptoms.catalogue import GRADE_LABELS, SYMPTOMS, SYMPTOMS_BY_CODE
 from symptoms.models import CheckIn
-from symptoms.rules import RuleSet
+from triage.catalogue import GRADE_LABELS, SYMPTOMS, SYMPTOMS_BY_CODE
+from triage.rules import RuleSet
 
 
 def cycle_window(patient: Patient, today: date | None = None) -> tuple[date, date]:

@@ -14,9 +14,9 @@ from django.utils import timezone
 from accounts import access
 from accounts.models import Patient, Role, User
 from symptoms.models import CheckIn, RecordedAs, ThresholdChange
-from symptoms.rules import OverridesRefused, RuleSet, evaluate, validate_overrides
 from symptoms.thresholds import ruleset_for_patient, team_base
-from symptoms.validation import NON_FIELD, CheckInData, CheckInInvalid, to_canonical_dict
+from triage.rules import OverridesRefused, RuleSet, evaluate, validate_overrides
+from triage.validation import NON_FIELD, CheckInData, CheckInInvalid, to_canonical_dict
 
 # A reading "taken" later than this after the server's clock is a mistyped time.
 FUTURE_TOLERANCE = timedelta(minutes=5)

@@ -7,8 +7,8 @@ from decimal import Decimal
 from django import forms
 
 from portal.fields import StrictDecimalField, StrictIntegerField
-from symptoms.catalogue import GRADE_LABELS, OVERRIDE_LIMITS, SYMPTOMS
-from symptoms.rules import RuleSet
+from triage.catalogue import GRADE_LABELS, OVERRIDE_LIMITS, SYMPTOMS
+from triage.rules import RuleSet
 
 NUMERIC = {
     "fever_high_c": "Fever: call at or above (°C)",

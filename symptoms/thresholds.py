@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from accounts.models import Patient
-from symptoms.rules import RuleSet
-from symptoms.ruleset import resolve_layers
+from triage.rules import RuleSet
+from triage.ruleset import resolve_layers
 
 
 def _layers(patient: Patient) -> list[tuple[str, object]]:
@@ -14,7 +14,7 @@ def _layers(patient: Patient) -> list[tuple[str, object]]:
 def ruleset_for_patient(patient: Patient) -> RuleSet:
     """The thresholds that judge this patient's next check-in. Never raises on stored
     thresholds that contradict each other: the stricter value wins (see
-    symptoms.ruleset.resolve_layers); staff see why on threshold_conflicts()."""
+    triage.ruleset.resolve_layers); staff see why on threshold_conflicts()."""
     return resolve_layers(_layers(patient))[0]
 
 

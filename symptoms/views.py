@@ -14,7 +14,6 @@ from accounts.audit import record_read
 from accounts.context_processors import care_line
 from portal.http import posted
 from symptoms import services
-from symptoms.catalogue import GRADE_LABELS, SYMPTOMS_BY_CODE
 from symptoms.forms import CheckInForm
 from symptoms.models import CheckIn, Severity
 from symptoms.selectors import (
@@ -24,7 +23,8 @@ from symptoms.selectors import (
     window_check_ins,
 )
 from symptoms.thresholds import ruleset_for_patient
-from symptoms.validation import CheckInInvalid
+from triage.catalogue import GRADE_LABELS, SYMPTOMS_BY_CODE
+from triage.validation import CheckInInvalid
 
 
 @login_required
@@ -149,9 +149,9 @@ def patient_thresholds(request: HttpRequest, patient_id: int) -> HttpResponse:
     from django.contrib import messages
 
     from accounts.models import Role
-    from symptoms.rules import OverridesRefused
     from symptoms.threshold_forms import PatientThresholdsForm
     from symptoms.thresholds import team_base, threshold_conflicts
+    from triage.rules import OverridesRefused
 
     patient = access.patient_for(request.user, patient_id)
     if request.user.role not in (Role.NURSE, Role.CLINICIAN):

@@ -23,7 +23,6 @@ from django.utils import timezone
 from accounts.models import Role
 from symptoms import services
 from symptoms.alerting.services import alert_raise
-from symptoms.validation import parse_check_in
 from tests.conftest import verified_client
 from tests.factories import (
     CaregiverLinkFactory,
@@ -32,6 +31,7 @@ from tests.factories import (
     StaffFactory,
     UserFactory,
 )
+from triage.validation import parse_check_in
 
 pytestmark = pytest.mark.django_db
 

@@ -52,7 +52,6 @@ from portal import fields as strict
 from symptoms import services as check_in_services
 from symptoms.alerting.models import Alert
 from symptoms.alerting.services import alert_raise
-from symptoms.validation import parse_check_in
 from tests.conftest import verified_client
 from tests.factories import (
     PASSWORD,
@@ -62,6 +61,7 @@ from tests.factories import (
     StaffFactory,
     UserFactory,
 )
+from triage.validation import parse_check_in
 
 pytestmark = pytest.mark.django_db
 

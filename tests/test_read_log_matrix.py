@@ -20,9 +20,9 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from accounts import services as account_services
 from accounts.models import AccessLog, Role, User
 from symptoms import services
-from symptoms.validation import parse_check_in
 from tests.conftest import verified_client
 from tests.factories import CaregiverLinkFactory, PatientFactory, StaffFactory, UserFactory
+from triage.validation import parse_check_in
 
 pytestmark = pytest.mark.django_db
 

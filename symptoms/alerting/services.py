@@ -34,9 +34,9 @@ from symptoms.alerting.models import (
 )
 from symptoms.alerting.models import RecipientRole as To
 from symptoms.alerting.text import TextRefused, strict_note
-from symptoms.catalogue import SEVERITY_RANK
 from symptoms.models import CheckIn, Severity
-from symptoms.rules import Finding
+from triage.catalogue import SEVERITY_RANK
+from triage.rules import Finding
 
 
 class AlertNotAllowed(Exception):

@@ -47,9 +47,9 @@ from symptoms.alerting.models import (
 )
 from symptoms.alerting.models import RecipientRole as To
 from symptoms.alerting.services import alert_raise
-from symptoms.catalogue import RULES_BY_CODE, RULES_VERSION
 from symptoms.models import CheckIn
-from symptoms.rules import Finding
+from triage.catalogue import RULES_BY_CODE, RULES_VERSION
+from triage.rules import Finding
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -14,7 +14,7 @@ from accounts import services as account_services
 from accounts.models import Role
 from symptoms import services
 from symptoms.models import CheckIn
-from symptoms.validation import parse_check_in
+from triage.validation import parse_check_in
 
 pytestmark = pytest.mark.django_db
 

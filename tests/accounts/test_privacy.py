@@ -13,8 +13,8 @@ from django.urls import reverse
 
 from accounts.models import AccessLog, ClosureRequest
 from symptoms import services
-from symptoms.validation import parse_check_in
 from tests.factories import PASSWORD
+from triage.validation import parse_check_in
 
 pytestmark = pytest.mark.django_db
 

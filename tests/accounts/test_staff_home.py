@@ -14,8 +14,8 @@ from django.utils import timezone
 from accounts.models import CareTeam
 from accounts.selectors import links_ending_soon, not_checked_in_today
 from symptoms import services
-from symptoms.validation import parse_check_in
 from tests.factories import CaregiverLinkFactory, PatientFactory
+from triage.validation import parse_check_in
 
 pytestmark = pytest.mark.django_db
 

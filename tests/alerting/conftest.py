@@ -27,7 +27,6 @@ from django.db import connection, transaction
 from symptoms.alerting.models import Delivery
 from symptoms.alerting.sms import LocmemBackend
 from symptoms.services import check_in_record
-from symptoms.validation import parse_check_in
 from tests.alerting.support import (
     REDIS_SERVER,
     ROOT,
@@ -37,6 +36,7 @@ from tests.alerting.support import (
     free_port,
 )
 from tests.conftest import require
+from triage.validation import parse_check_in
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 TEST_REDIS_DB = 9

@@ -12,9 +12,9 @@ from django.utils import timezone
 
 from symptoms.alerting.models import Alert, AlertState, Delivery, DeliveryState
 from symptoms.services import check_in_record
-from symptoms.validation import parse_check_in
 from tests.conftest import verified_client
 from tests.factories import PatientFactory
+from triage.validation import parse_check_in
 
 pytestmark = pytest.mark.django_db
 

@@ -25,10 +25,10 @@ from django.urls import reverse
 from symptoms import services, tasks
 from symptoms.alerting.models import Alert, Delivery, DeliveryState
 from symptoms.models import CheckIn
-from symptoms.validation import parse_check_in
 from tests.alerting.conftest import broker
 from tests.alerting.support import ROOT, RedisServer, wait_until
 from tests.factories import PASSWORD, PatientFactory
+from triage.validation import parse_check_in
 
 # The guarantee: with the cache and the broker refused or hung, a patient signs in,
 # saves a red check-in and sees the advice within 3 s.

@@ -170,7 +170,7 @@ def test_amber_result_says_the_team_will_look_today(as_user, patient):
 def test_green_result_gives_self_care_advice_where_the_catalogue_has_it(as_user, patient):
     client = as_user(patient.user)
     page = result_page(client, submit(client, patient, symptom_nausea="1")).content.decode()
-    from symptoms.catalogue import SYMPTOMS_BY_CODE
+    from triage.catalogue import SYMPTOMS_BY_CODE
 
     advice = SYMPTOMS_BY_CODE["nausea"].advice
     assert advice

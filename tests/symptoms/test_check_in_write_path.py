@@ -20,10 +20,10 @@ from django.views.defaults import server_error
 from accounts.models import CareTeam, Patient
 from symptoms import services
 from symptoms.models import CheckIn, ThresholdChange
-from symptoms.rules import OverridesRefused, RuleSet, evaluate
 from symptoms.thresholds import ruleset_for_patient, threshold_conflicts
-from symptoms.validation import CheckInData, CheckInInvalid, parse_check_in
 from tests.factories import PatientFactory
+from triage.rules import OverridesRefused, RuleSet, evaluate
+from triage.validation import CheckInData, CheckInInvalid, parse_check_in
 
 db = pytest.mark.django_db
 

@@ -9,9 +9,9 @@ from django.urls import reverse
 
 from symptoms import services
 from symptoms.models import CheckIn, ThresholdChange
-from symptoms.rules import OverridesRefused
 from symptoms.thresholds import ruleset_for_patient
-from symptoms.validation import parse_check_in
+from triage.rules import OverridesRefused
+from triage.validation import parse_check_in
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from symptoms import services
-from symptoms.validation import parse_check_in
+from triage.validation import parse_check_in
 
 pytestmark = pytest.mark.django_db
 

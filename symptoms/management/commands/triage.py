@@ -16,8 +16,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from symptoms.rules import RuleSet, evaluate
-from symptoms.validation import CheckInData, CheckInInvalid, parse_check_in
+from triage.rules import RuleSet, evaluate
+from triage.validation import CheckInData, CheckInInvalid, parse_check_in
 
 INVALID_INPUT = 2
 

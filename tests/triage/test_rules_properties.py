@@ -11,15 +11,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from symptoms.catalogue import (
+from triage.catalogue import (
     DEFAULT_THRESHOLDS,
     PUMP_STATES,
     SEVERITY_RANK,
     SYMPTOM_CODES,
     SYMPTOMS,
 )
-from symptoms.rules import Result, RuleSet, evaluate, validate_overrides
-from symptoms.validation import CheckInInvalid, parse_check_in, to_canonical_dict
+from triage.rules import Result, RuleSet, evaluate, validate_overrides
+from triage.validation import CheckInInvalid, parse_check_in, to_canonical_dict
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 DEFAULT = RuleSet.default()

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from symptoms.validation import (
+from triage.validation import (
     CheckInData,
     CheckInInvalid,
     parse_check_in,

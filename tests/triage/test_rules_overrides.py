@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from symptoms.rules import OverridesRefused, RuleSet, evaluate, validate_overrides
-from symptoms.validation import parse_check_in
+from triage.rules import OverridesRefused, RuleSet, evaluate, validate_overrides
+from triage.validation import parse_check_in
 
 
 def severity(ruleset: RuleSet, data: dict) -> str:

@@ -20,18 +20,17 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from types import MappingProxyType
 from typing import Any
 
-from symptoms.catalogue import (
+from triage.catalogue import (
     FIELDS_BY_NAME,
     MAX_GRADE,
     MIN_GRADE,
+    NON_FIELD,
     SYMPTOM_CODES,
     SYMPTOMS_BY_CODE,
+    SYMPTOMS_KEY,
     TEMPERATURE_QUANTUM,
 )
 
-# Key for errors about the check-in as a whole (Django forms use the same name).
-NON_FIELD = "__all__"
-SYMPTOMS_KEY = "symptoms"
 ACCEPTED_KEYS: tuple[str, ...] = (*FIELDS_BY_NAME, SYMPTOMS_KEY)
 _RECORDED_AT_MAX_LENGTH = 64
 _KEY_DISPLAY_LENGTH = 40

@@ -1,8 +1,8 @@
 """The triage rules of clinical-rules.md as pure functions: no database, no Django.
 
 evaluate(check_in, previous, ruleset) returns every finding and the overall severity of
-one check-in. Thresholds come from a RuleSet (see symptoms.ruleset), never from literals
-here; the vocabulary (codes, words, grades) comes from symptoms.catalogue.
+one check-in. Thresholds come from a RuleSet (see triage.ruleset), never from literals
+here; the vocabulary (codes, words, grades) comes from triage.catalogue.
 
 Order of findings: the rules on the other fields in the order of the document, then the
 symptoms in the order of the catalogue, then `worsening`, then `multiple_amber`. The order
@@ -17,22 +17,22 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from types import MappingProxyType
 
-from symptoms.catalogue import (
+from triage.catalogue import (
     GRADE_LABELS,
     PUMP_PROBLEM_STATES,
     PUMP_STATES_BY_CODE,
     SEVERITY_RANK,
     SYMPTOMS,
     SYMPTOMS_BY_CODE,
-    Severity,
+    SeverityLevel,
 )
-from symptoms.ruleset import (
+from triage.ruleset import (
     OverridesRefused,
     RuleSet,
     SymptomThreshold,
     validate_overrides,
 )
-from symptoms.validation import CheckInData
+from triage.validation import CheckInData
 
 __all__ = [
     "Finding",
@@ -55,7 +55,7 @@ class Finding:
     """One rule that fired: its code, severity, what it looked at and words for a nurse."""
 
     rule: str
-    severity: Severity
+    severity: SeverityLevel
     text: str
     emergency: bool = False
     values: Mapping[str, object] = field(default_factory=dict)
@@ -75,7 +75,7 @@ class Finding:
 
 @dataclass(frozen=True)
 class Result:
-    severity: Severity
+    severity: SeverityLevel
     emergency: bool
     findings: tuple[Finding, ...]
     rules_version: str
@@ -306,7 +306,7 @@ def _worsening(
         if last is None or grade - last.symptoms[code] < rs.worsening_grades:
             continue
         own = symptom_findings.get(code)
-        severity: Severity = "red" if own is not None and own.severity == "red" else "amber"
+        severity: SeverityLevel = "red" if own is not None and own.severity == "red" else "amber"
         before = last.symptoms[code]
         # Said as "N h earlier": a nurse reads it in any time zone without converting.
         hours_before = round((reference - last.recorded_at).total_seconds() / 3600)

@@ -1,10 +1,10 @@
 """The thresholds in force for one check-in, and the limits on changing them.
 
-A RuleSet is the v1 defaults of symptoms.catalogue with a care team's and then a
+A RuleSet is the v1 defaults of triage.catalogue with a care team's and then a
 patient's overrides applied. Writes check overrides strictly (validate_overrides,
 with_overrides); the rule set that judges a check-in is built by resolve_layers(), which
 never refuses what is stored (see the end of this module). It is re-exported by
-symptoms.rules; import it from there.
+triage.rules; import it from there.
 
 Override mapping: {"symptoms": {CODE: {"amber": int|None, "red": int, "emergency":
 int|None}}, NAME: value} where NAME is a field of catalogue.Thresholds. Only the keys given
@@ -39,19 +39,19 @@ from dataclasses import dataclass, field, fields, replace
 from decimal import Decimal, InvalidOperation
 from types import MappingProxyType
 
-from symptoms.catalogue import (
+from triage.catalogue import (
     DEFAULT_THRESHOLDS,
     MAX_GRADE,
+    NON_FIELD,
     OVERRIDE_LIMITS,
     RULES_VERSION,
     SYMPTOMS,
     SYMPTOMS_BY_CODE,
+    SYMPTOMS_KEY,
     TEMPERATURE_QUANTUM,
     Thresholds,
 )
 
-SYMPTOMS_KEY = "symptoms"
-NON_FIELD = "__all__"
 _LEVELS = ("amber", "red", "emergency")
 
 

@@ -18,8 +18,15 @@ from typing import Literal
 
 RULES_VERSION = "v1"
 
-Severity = Literal["green", "amber", "red"]
-SEVERITIES: tuple[Severity, ...] = ("green", "amber", "red")
+# Keys shared by every parser and error map: the check-in's symptom grades, and errors
+# about the check-in (or rule set) as a whole (Django forms use the same name).
+SYMPTOMS_KEY = "symptoms"
+NON_FIELD = "__all__"
+
+# The one definition of the severities, mildest first; the models' `Severity` choices
+# (symptoms.models) are built from it.
+SeverityLevel = Literal["green", "amber", "red"]
+SEVERITIES: tuple[SeverityLevel, ...] = ("green", "amber", "red")
 # Rank for "the overall severity is the highest of its findings".
 SEVERITY_RANK: Mapping[str, int] = MappingProxyType({s: i for i, s in enumerate(SEVERITIES)})
 

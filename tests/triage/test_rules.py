@@ -1,7 +1,7 @@
 """The rules of clinical-rules.md (v1), row by row, at their boundaries.
 
 The symptom table below is transcribed from the document by hand, on purpose not read from
-symptoms.catalogue: a wrong grade in the catalogue must fail here.
+triage.catalogue: a wrong grade in the catalogue must fail here.
 """
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from symptoms import catalogue
-from symptoms.rules import Result, RuleSet, evaluate
-from symptoms.validation import CheckInData, parse_check_in
+from triage import catalogue
+from triage.rules import Result, RuleSet, evaluate
+from triage.validation import CheckInData, parse_check_in
 
 # code, amber at, red at, emergency at ("-" and blank are None)
 SPEC_SYMPTOMS: list[tuple[str, int | None, int, int | None]] = [

@@ -1,0 +1,7 @@
+"""The clinical rule engine as plain Python: no Django, no database, nothing of the project.
+
+- `catalogue`: the vocabulary of clinical-rules.md as data (symptoms, grades, severities).
+- `validation`: the one check-in parser every entry point uses (form, `triage` command, exports).
+- `ruleset`: thresholds, override limits and how team and patient layers resolve.
+- `rules`: `evaluate(check_in, previous, ruleset)`, pure and exhaustively testable.
+"""
