@@ -167,7 +167,7 @@ def person_in_team_for(user: User | AnonymousUser, team: CareTeam, person_id: ob
 
 def alerts_for(user: User | AnonymousUser):
     """Alerts of the patients this member of staff looks after (nobody else sees alerts)."""
-    from symptoms.alerting.models import Alert
+    from alerts.models import Alert
 
     if not _signed_in(user) or not user.is_care_staff:
         return Alert.objects.none()

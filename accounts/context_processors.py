@@ -15,7 +15,7 @@ def portal(request: HttpRequest) -> dict[str, object]:
     if user.is_care_staff:
         if not user.is_verified():
             return {}
-        from symptoms.alerting.queue import open_alert_counts
+        from alerts.selectors import open_alert_counts
 
         return {"alert_counts": open_alert_counts(user)}
     patient = patients_for(user).select_related("care_team").order_by("pk").first()

@@ -110,7 +110,7 @@ class User(AbstractBaseUser, PermissionsMixin):
 
 
 class AlertMessageDetail(models.TextChoices):
-    """How much an alert email or SMS says (symptoms/alerting/messages.py)."""
+    """How much an alert email or SMS says (alerts/messages.py)."""
 
     MINIMAL = "minimal", "Only that an alert needs you, and a link to sign in"
     IDENTIFIERS = "identifiers", ("The patient's initials and hospital number too "

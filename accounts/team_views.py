@@ -13,9 +13,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts import access
 from accounts.audit import record_reads
 from accounts.models import CareTeam, Invitation, Membership
+from alerts.undeliverable import team_missing_contacts, undeliverable_for_team
 from portal.fields import strict_formfield
 from portal.http import posted
-from symptoms.alerting.undeliverable import team_missing_contacts, undeliverable_for_team
 
 
 class TeamSettingsForm(forms.ModelForm):
@@ -64,7 +64,7 @@ def team_settings(request: HttpRequest, team_id: int) -> HttpResponse:
     form = TeamSettingsForm(posted(request), instance=team)
     if request.method == "POST" and form.is_valid():
         # simple-history records who (HistoryRequestMiddleware) and what; open alerts' due
-        # times follow new minutes (symptoms.alerting.escalation, on the team's post_save).
+        # times follow new minutes (alerts.escalation, on the team's post_save).
         form.save()
         messages.success(request, "Team settings saved.")
         return redirect("team_settings", team_id=team.pk)

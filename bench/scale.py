@@ -217,7 +217,8 @@ class World:
         from django.db import connection
 
         from accounts.models import Patient
-        from symptoms.alerting.models import Alert, AlertState, Delivery
+        from alerts.models import Alert, AlertState
+        from notifications.models import Delivery
         from symptoms.models import CheckIn
 
         with connection.cursor() as cursor:

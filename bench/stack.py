@@ -44,7 +44,7 @@ WORKER_CONCURRENCY = int(os.environ.get("BENCH_WORKER_CONCURRENCY", "2"))
 OVERRIDES = {
     "RATE_CHECK_IN": ("1000000/h", "a load test posts many check-ins per account"),
     "RATE_LOGIN": ("1000000/h", "idem for sign-ins"),
-    "ALERT_SMS_BACKEND": ("symptoms.alerting.sms.ConsoleBackend", "no SMS files"),
+    "ALERT_SMS_BACKEND": ("notifications.channels.sms.ConsoleBackend", "no SMS files"),
 }
 
 

@@ -83,7 +83,7 @@ def _measure(now: datetime) -> tuple[float, int]:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from symptoms.alerting.sweeps import missed_check_ins_sweep
+    from alerts.sweeps import missed_check_ins_sweep
 
     with CaptureQueriesContext(connection) as queries:
         began = time.perf_counter()

@@ -57,6 +57,9 @@ INSTALLED_APPS = [
     "simple_history",
     "accounts",
     "symptoms",
+    "notifications",
+    "alerts",
+    "nursing",
 ]
 
 MIDDLEWARE = [
@@ -348,7 +351,7 @@ LOGGING = {
 }
 
 # Alerting ---------------------------------------------------------------------------------
-# Alerts to the care team and reminders to patients (symptoms/alerting; docs/operations.md).
+# Alerts to the care team and reminders to patients (alerts/, notifications/; docs/operations.md).
 # Every delivery is a database row first; Celery only carries its id. These settings tune how
 # fast a failure is retried and when the sweeps step in.
 # A row that fails for a reason time can cure (server down, 4xx) is retried for
@@ -394,7 +397,7 @@ ALERT_SMS_SEVERITIES = env.list("ALERT_SMS_SEVERITIES", default=["red"])
 ALERT_FALLBACK_CHANNEL = env.choice("ALERT_FALLBACK_CHANNEL", ("sms", "queue"), "sms")
 # SMS: a dotted path to a backend class. The default writes each message to a file in
 # var/sms/ (the "local SMS output"); a provider is a backend class named here.
-ALERT_SMS_BACKEND = env.str("ALERT_SMS_BACKEND", default="symptoms.alerting.sms.FileBackend")
+ALERT_SMS_BACKEND = env.str("ALERT_SMS_BACKEND", default="notifications.channels.sms.FileBackend")
 ALERT_SMS_FILE_PATH = env.str("ALERT_SMS_FILE_PATH", default=str(VAR_DIR / "sms"))
 # /healthz answers 503 when the oldest undelivered row, or the last sweep run from beat, is
 # older than these.

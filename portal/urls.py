@@ -34,7 +34,8 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("accounts/", include("accounts.urls")),
     path("", include("symptoms.urls")),
-    path("", include("symptoms.alerting.urls")),
+    path("", include("nursing.urls")),
+    path("", include("notifications.urls")),
     path("admin/", admin.site.urls),
 ]
 # Benchmarks only: portal/bench_views.py has URLs only when HOMELINE_BENCH_VIEWS=1.

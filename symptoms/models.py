@@ -1,4 +1,4 @@
-"""Check-ins and threshold changes (alerts and deliveries: symptoms/alerting/models.py).
+"""Check-ins and threshold changes (alerts: alerts/models.py; deliveries: notifications/).
 
 A CheckIn stores the canonical record of clinical-rules.md, and beside it the result the
 rules gave when it was saved (severity, emergency flag, findings, rule-set version and the
@@ -140,8 +140,3 @@ class ThresholdChange(models.Model):
 
     def __str__(self) -> str:
         return f"thresholds of {self.patient or self.care_team} by {self.changed_by}"
-
-
-# Alerts and their deliveries live in symptoms/alerting/models.py; importing them here
-# registers them with the symptoms app.
-from symptoms.alerting.models import *  # noqa: E402, F403

@@ -108,7 +108,7 @@ PATIENT_ALERT_WORDS = {
 
 def alert_states_for(check_ins: list[CheckIn]) -> dict[int, object]:
     """The alert each check-in is attached to (one query), by check-in id."""
-    from symptoms.alerting.models import AlertCheckIn
+    from alerts.models import AlertCheckIn
 
     ids = [c.pk for c in check_ins]
     rows = AlertCheckIn.objects.filter(check_in_id__in=ids).select_related("alert")
@@ -119,7 +119,7 @@ def patient_alerts(patient: Patient, limit: int = 10) -> list:
     """The patient's latest alerts with their messages (two queries)."""
     from django.db.models import Prefetch
 
-    from symptoms.alerting.models import Delivery
+    from notifications.models import Delivery
 
     deliveries = Delivery.objects.order_by("created_at", "pk")
     return list(

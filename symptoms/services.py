@@ -14,6 +14,7 @@ from django.utils import timezone
 from accounts import access
 from accounts.models import Patient, Role, User
 from symptoms.models import CheckIn, RecordedAs, ThresholdChange
+from symptoms.signals import check_in_saved
 from symptoms.thresholds import ruleset_for_patient, team_base
 from triage.rules import OverridesRefused, RuleSet, evaluate, validate_overrides
 from triage.validation import NON_FIELD, CheckInData, CheckInInvalid, to_canonical_dict
@@ -204,10 +205,9 @@ def _record_once(
 
 
 def _after_check_in(check_in: CheckIn) -> None:
-    """Open or raise the patient's alert in the same transaction (symptoms.alerting)."""
-    from symptoms.alerting.services import alert_for_check_in
-
-    alert_for_check_in(check_in=check_in)
+    """Tell the apps above (alerts: open or raise the patient's alert) in the same
+    transaction, through symptoms.signals.check_in_saved."""
+    check_in_saved.send(sender=CheckIn, check_in=check_in)
 
 
 def thresholds_set(

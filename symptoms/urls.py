@@ -1,6 +1,6 @@
 from django.urls import path
 
-from symptoms import export_views, timeline_views, views
+from symptoms import export_views, views
 
 urlpatterns = [
     path("patients/<int:patient_id>/check-in/", views.check_in_new, name="check_in_new"),
@@ -9,7 +9,5 @@ urlpatterns = [
          name="patient_thresholds"),
     path("patients/<int:patient_id>/export.csv", export_views.export_csv, name="export_csv"),
     path("patients/<int:patient_id>/export.json", export_views.export_json, name="export_json"),
-    path("patients/<int:patient_id>/timeline/", timeline_views.patient_timeline,
-         name="patient_timeline"),
     path("check-ins/<int:check_in_id>/", views.check_in_result, name="check_in_result"),
 ]

@@ -21,8 +21,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from accounts.models import Role
+from alerts.services import alert_raise
 from symptoms import services
-from symptoms.alerting.services import alert_raise
 from tests.conftest import verified_client
 from tests.factories import (
     CaregiverLinkFactory,
@@ -112,7 +112,7 @@ VIEWS: dict[str, View] = {
         "patient", get={"nurse": 200, "clinician": 200},
         post={"nurse": 400, "clinician": 400},
     ),
-    # Alerts (symptoms/alerting): staff pages; nurses and clinicians act on them.
+    # Alerts (nursing/views.py): staff pages; nurses and clinicians act on them.
     "alert_detail": View("alert", get=STAFF_OK, post={r: NOT_ALLOWED for r in ROLES}),
     "alert_acknowledge": View(
         "alert", get={r: NOT_ALLOWED for r in ROLES}, post={"nurse": 302, "clinician": 302}

@@ -48,10 +48,10 @@ from accounts import enrolment
 from accounts import services as account_services
 from accounts.models import AccessLog, Invitation, Membership, Patient, Role, User
 from accounts.team_views import TeamSettingsForm
+from alerts.models import Alert
+from alerts.services import alert_raise
 from portal import fields as strict
 from symptoms import services as check_in_services
-from symptoms.alerting.models import Alert
-from symptoms.alerting.services import alert_raise
 from tests.conftest import verified_client
 from tests.factories import (
     PASSWORD,
@@ -324,7 +324,7 @@ def _alert_base(world: dict, **extra: str) -> dict[str, str]:
 
 CHECK_IN_OWNER = "check-in engineer (symptoms/forms.py)"
 THRESHOLDS_OWNER = "check-in engineer (symptoms/threshold_forms.py)"
-ALERT_OWNER = "alert engineer (symptoms/alerting/views.py)"
+ALERT_OWNER = "alert engineer (nursing/views.py)"
 
 FORMS: dict[str, FormCase] = {
     "login": FormCase(

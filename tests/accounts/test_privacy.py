@@ -319,7 +319,7 @@ def crowded_child(child, caregiver, nurse):
     """Maya with Rosa (active), an ended and a revoked caregiver, a nurse's phone check-in,
     a resolved alert with a nurse's note and a threshold change with a reason."""
     from accounts.models import Role
-    from symptoms.alerting.models import Alert
+    from alerts.models import Alert
     from symptoms.models import ThresholdChange
     from tests.factories import CaregiverLinkFactory, UserFactory, expired_link, revoked_link
 

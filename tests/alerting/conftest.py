@@ -24,8 +24,8 @@ import pytest
 from celery.contrib.testing.worker import start_worker
 from django.db import connection, transaction
 
-from symptoms.alerting.models import Delivery
-from symptoms.alerting.sms import LocmemBackend
+from notifications.channels.sms import LocmemBackend
+from notifications.models import Delivery
 from symptoms.services import check_in_record
 from tests.alerting.support import (
     REDIS_SERVER,
@@ -48,7 +48,7 @@ def _alert_settings(settings):
     settings.ALERT_RETRY_BASE_SECONDS = 0.2
     settings.ALERT_RETRY_MAX_SECONDS = 0.5
     settings.ALERT_MAX_ATTEMPTS = 3
-    settings.ALERT_SMS_BACKEND = "symptoms.alerting.sms.LocmemBackend"
+    settings.ALERT_SMS_BACKEND = "notifications.channels.sms.LocmemBackend"
     settings.SITE_URL = "https://homeline.example.org"
     LocmemBackend.outbox.clear()
 
@@ -242,7 +242,7 @@ def worker_processes(broker_url, shared_database, tmp_path):
             DJANGO_ENV="test", DATABASE_URL=shared_database, CELERY_BROKER_URL=broker_url,
             EMAIL_URL=f"smtp://127.0.0.1:{smtp_port}", EMAIL_TIMEOUT_SECONDS="5",
             SITE_URL="https://homeline.example.org", ALERT_SMS_BACKEND=
-            "symptoms.alerting.sms.ConsoleBackend", ALERT_RETRY_BASE_SECONDS="0.2",
+            "notifications.channels.sms.ConsoleBackend", ALERT_RETRY_BASE_SECONDS="0.2",
             ALERT_RETRY_MAX_SECONDS="0.5", ALERT_MAX_ATTEMPTS="3", LOG_LEVEL="WARNING",
             CELERY_SKIP_CHECKS="1", ALERT_LEASE_SECONDS="2", ALERT_LEASE_RENEW_SECONDS="0.5",
         )

@@ -10,14 +10,15 @@ import pytest
 import time_machine
 from django.db import connection
 
-from symptoms.alerting.models import Alert, AlertState, Delivery, DeliveryState, Purpose
-from symptoms.alerting.services import (
+from alerts.models import Alert, AlertState
+from alerts.services import (
     AlertChanged,
     AlertConflict,
     AlertNotAllowed,
     alert_acknowledge,
     alert_resolve,
 )
+from notifications.models import Delivery, DeliveryState, Purpose
 from tests.alerting.conftest import record
 from tests.factories import StaffFactory
 
@@ -263,7 +264,7 @@ def test_acknowledging_cancels_escalation_rows_waiting_for_a_retry(alert, nurse)
 def alert_raise_escalation(alert):
     from datetime import timedelta
 
-    from symptoms.alerting.sweeps import alerts_escalate
+    from alerts.sweeps import alerts_escalate
 
     alerts_escalate(now=alert.opened_at + timedelta(minutes=15))
 

@@ -10,9 +10,10 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from symptoms.alerting.deliveries import delivery_send
-from symptoms.alerting.models import Alert, Delivery, Purpose
-from symptoms.alerting.sweeps import alerts_escalate
+from alerts.models import Alert
+from alerts.sweeps import alerts_escalate
+from notifications.models import Delivery, Purpose
+from notifications.outbox import delivery_send
 from tests.alerting.conftest import record
 
 

@@ -14,9 +14,10 @@ import redis
 from celery.contrib.testing.worker import start_worker
 from django.urls import reverse
 
+from alerts.tasks import alerts_sweep_task
+from notifications.models import Delivery, DeliveryState
+from notifications.tasks import delivery_send_task
 from portal.celery import ALERT_QUEUES
-from symptoms.alerting.models import Delivery, DeliveryState
-from symptoms.tasks import alerts_sweep_task, delivery_send_task
 from tests.alerting.conftest import broker, record
 from tests.alerting.support import RedisServer, wait_until
 

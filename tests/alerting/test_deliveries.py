@@ -10,9 +10,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from symptoms.alerting.deliveries import backoff_seconds, delivery_send
-from symptoms.alerting.models import Alert, Channel, Delivery, DeliveryState, Purpose
-from symptoms.alerting.sweeps import deliveries_due, deliveries_unstick
+from alerts.models import Alert
+from alerts.sweeps import deliveries_due, deliveries_unstick
+from notifications.models import Channel, Delivery, DeliveryState, Purpose
+from notifications.outbox import backoff_seconds, delivery_send
 from tests.alerting.conftest import record, use_smtp
 
 

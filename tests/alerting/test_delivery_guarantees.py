@@ -13,25 +13,19 @@ import pytest
 from django.db import OperationalError, connections
 from django.utils import timezone
 
-from symptoms.alerting import channels, deliveries
-from symptoms.alerting.channels import ChannelError, EmailChannel, Message, SmsChannel
-from symptoms.alerting.deliveries import delivery_send
-from symptoms.alerting.dispatch import broker_bypassed
-from symptoms.alerting.messages import message_id_for
-from symptoms.alerting.models import (
-    Alert,
-    AlertState,
-    Channel,
-    Delivery,
-    DeliveryAttempt,
-    DeliveryState,
-    Purpose,
-)
-from symptoms.alerting.sweeps import (
+from alerts.messages import message_id_for
+from alerts.models import Alert, AlertState
+from alerts.sweeps import (
     deliveries_revive,
     deliveries_sweep_run,
     deliveries_unstick,
 )
+from notifications import channels
+from notifications import outbox as deliveries
+from notifications.channels import ChannelError, EmailChannel, Message, SmsChannel
+from notifications.dispatch import broker_bypassed
+from notifications.models import Channel, Delivery, DeliveryAttempt, DeliveryState, Purpose
+from notifications.outbox import delivery_send
 from tests.alerting.conftest import record, use_smtp
 from tests.alerting.support import SmtpServer, wait_until
 
@@ -349,8 +343,8 @@ def test_failed_emails_of_resolved_alerts_are_not_revived(settings, red, unused_
 def test_healthz_shows_a_channel_that_is_down_and_recovers(
     settings, red, unused_port, client
 ):
-    from symptoms.alerting.health import health_report
-    from symptoms.alerting.sweeps import heartbeat_record
+    from alerts.sweeps import heartbeat_record
+    from notifications.health import health_report
 
     heartbeat_record(name="beat", now=timezone.now(), summary={})
     settings.ALERT_MAX_ATTEMPTS = 100

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from symptoms.alerting import channels
-from symptoms.alerting.channels import ChannelError, EmailChannel, Message
+from notifications import channels
+from notifications.channels import ChannelError, EmailChannel, Message
 from tests.alerting.conftest import use_smtp
 from tests.alerting.support import SmtpServer
 

@@ -8,11 +8,12 @@ import pytest
 import time_machine
 
 from accounts.models import Patient
-from symptoms.alerting import sweeps
-from symptoms.alerting.escalation import escalation_reschedule_team
-from symptoms.alerting.models import Alert, Delivery, Purpose
-from symptoms.alerting.services import alert_acknowledge, alert_raise, alert_resolve
-from symptoms.alerting.sweeps import BATCH, alerts_escalate
+from alerts import sweeps
+from alerts.escalation import escalation_reschedule_team
+from alerts.models import Alert
+from alerts.services import alert_acknowledge, alert_raise, alert_resolve
+from alerts.sweeps import BATCH, alerts_escalate
+from notifications.models import Delivery, Purpose
 from tests.alerting.conftest import record
 from tests.factories import PatientFactory
 

@@ -19,9 +19,9 @@ from django.db import OperationalError, connection, connections
 from django.db.models import Q
 from django.utils import timezone
 
-from symptoms.alerting.dispatch import broker_bypassed, deliveries_enqueue
-from symptoms.alerting.messages import message_id_for
-from symptoms.alerting.models import (
+from alerts.messages import message_id_for
+from notifications.dispatch import broker_bypassed, deliveries_enqueue
+from notifications.models import (
     Channel,
     Delivery,
     DeliveryAttempt,

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from symptoms.alerting.models import Alert, AlertState, Channel, Delivery, Purpose
-from symptoms.alerting.services import alert_resolve
+from alerts.models import Alert, AlertState
+from alerts.services import alert_resolve
+from notifications.models import Channel, Delivery, Purpose
 from tests.alerting.conftest import record, record_and_roll_back
 
 FEVER = {"temperature_c": 38.2}
@@ -83,7 +84,7 @@ def test_a_red_rule_new_to_the_alert_pages_again(patient, patient_user):
 
 
 def test_a_raised_alert_that_was_acknowledged_is_open_again(patient, patient_user, nurse):
-    from symptoms.alerting.services import alert_acknowledge
+    from alerts.services import alert_acknowledge
 
     record(patient, patient_user, **HEADACHE)
     alert_acknowledge(alert=Alert.objects.get(), user=nurse)

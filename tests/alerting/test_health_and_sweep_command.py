@@ -10,9 +10,9 @@ import time_machine
 from django.core.management import call_command
 from django.utils import timezone
 
-from symptoms.alerting.dispatch import broker_bypassed
-from symptoms.alerting.models import Delivery, DeliveryState, Heartbeat
-from symptoms.alerting.sweeps import heartbeat_record
+from alerts.sweeps import heartbeat_record
+from notifications.dispatch import broker_bypassed
+from notifications.models import Delivery, DeliveryState, Heartbeat
 from tests.alerting.conftest import broker, record
 
 TOKEN = "monitoring-" + "7" * 40

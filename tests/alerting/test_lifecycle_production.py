@@ -21,9 +21,10 @@ import pytest
 from django.core.cache import caches
 from django.utils import timezone
 
-from symptoms.alerting.dispatch import deliveries_enqueue
-from symptoms.alerting.models import Alert, AlertState, Channel, Delivery, DeliveryState, Purpose
-from symptoms.alerting.sweeps import alerts_escalate
+from alerts.models import Alert, AlertState
+from alerts.sweeps import alerts_escalate
+from notifications.dispatch import deliveries_enqueue
+from notifications.models import Channel, Delivery, DeliveryState, Purpose
 from tests.alerting.conftest import broker, record
 from tests.alerting.support import ROOT, wait_until
 

@@ -8,8 +8,9 @@ from datetime import UTC, date, datetime
 import pytest
 import time_machine
 
-from symptoms.alerting.models import Alert, Delivery, MissedCheckIn, Purpose
-from symptoms.alerting.sweeps import missed_check_ins_sweep
+from alerts.models import Alert, MissedCheckIn
+from alerts.sweeps import missed_check_ins_sweep
+from notifications.models import Delivery, Purpose
 from tests.alerting.conftest import record
 
 

@@ -10,7 +10,8 @@ import time_machine
 from django.urls import reverse
 from django.utils import timezone
 
-from symptoms.alerting.models import Alert, AlertState, Delivery, DeliveryState
+from alerts.models import Alert, AlertState
+from notifications.models import Delivery, DeliveryState
 from symptoms.services import check_in_record
 from tests.conftest import verified_client
 from tests.factories import PatientFactory

@@ -10,11 +10,12 @@ import redis
 from celery.contrib.testing.worker import start_worker
 from django.conf import settings as live
 
+from alerts.sweeps import missed_check_ins_sweep
+from alerts.tasks import alerts_sweep_task, deliveries_sweep_task
+from notifications.dispatch import broker_bypassed, deliveries_enqueue, queue_for
+from notifications.models import Delivery, DeliveryState, Heartbeat, Purpose
+from notifications.tasks import delivery_send_task
 from portal.celery import ALERT_QUEUES, app
-from symptoms.alerting.dispatch import broker_bypassed, deliveries_enqueue, queue_for
-from symptoms.alerting.models import Delivery, DeliveryState, Heartbeat, Purpose
-from symptoms.alerting.sweeps import missed_check_ins_sweep
-from symptoms.tasks import alerts_sweep_task, deliveries_sweep_task, delivery_send_task
 from tests.alerting.conftest import broker, record, sqla_broker_url
 from tests.alerting.support import ROOT, wait_until
 

@@ -13,20 +13,13 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from symptoms.alerting.deliveries import delivery_send
-from symptoms.alerting.dispatch import deliveries_enqueue
-from symptoms.alerting.models import (
-    Alert,
-    AlertState,
-    Channel,
-    Delivery,
-    DeliveryState,
-    Purpose,
-    RecipientRole,
-)
-from symptoms.alerting.reasons import delivery_reason_gone
-from symptoms.alerting.services import alert_acknowledge, alert_resolve
-from symptoms.alerting.sweeps import alerts_escalate
+from alerts.models import Alert, AlertState
+from alerts.reasons import delivery_reason_gone
+from alerts.services import alert_acknowledge, alert_resolve
+from alerts.sweeps import alerts_escalate
+from notifications.dispatch import deliveries_enqueue
+from notifications.models import Channel, Delivery, DeliveryState, Purpose, RecipientRole
+from notifications.outbox import delivery_send
 from tests.alerting.conftest import record
 from tests.alerting.support import wait_until
 

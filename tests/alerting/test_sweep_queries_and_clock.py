@@ -14,9 +14,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Patient, Role
-from symptoms.alerting import sweeps
-from symptoms.alerting.models import Alert, Delivery, Heartbeat, MissedCheckIn, Purpose
-from symptoms.alerting.sweeps import missed_check_ins_sweep, sweep_run
+from alerts import sweeps
+from alerts.models import Alert, MissedCheckIn
+from alerts.sweeps import missed_check_ins_sweep, sweep_run
+from notifications.models import Delivery, Heartbeat, Purpose
 from tests.alerting.conftest import record
 from tests.factories import CaregiverLinkFactory, PatientFactory, UserFactory
 

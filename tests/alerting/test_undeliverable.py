@@ -9,12 +9,13 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from symptoms.alerting.deliveries import delivery_send
-from symptoms.alerting.health import health_report
-from symptoms.alerting.models import Alert, Channel, Delivery, DeliveryState, Purpose
-from symptoms.alerting.services import alert_resolve
-from symptoms.alerting.sweeps import alerts_escalate
-from symptoms.alerting.undeliverable import team_missing_contacts
+from alerts.models import Alert
+from alerts.services import alert_resolve
+from alerts.sweeps import alerts_escalate
+from alerts.undeliverable import team_missing_contacts
+from notifications.health import health_report
+from notifications.models import Channel, Delivery, DeliveryState, Purpose
+from notifications.outbox import delivery_send
 from tests.alerting.conftest import record, use_smtp
 
 START = datetime(2025, 6, 2, 9, 0, tzinfo=UTC)

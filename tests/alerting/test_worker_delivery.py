@@ -7,7 +7,8 @@ import time
 import pytest
 from celery.contrib.testing.worker import start_worker
 
-from symptoms.alerting.models import Alert, Delivery, DeliveryState
+from alerts.models import Alert
+from notifications.models import Delivery, DeliveryState
 from tests.alerting.conftest import broker, record, record_and_roll_back, sqla_broker_url
 from tests.alerting.support import wait_until
 

@@ -9,10 +9,10 @@ import time
 import pytest
 from django.utils import timezone
 
-from symptoms.alerting.deliveries import delivery_send
-from symptoms.alerting.dispatch import broker_bypassed, deliveries_enqueue
-from symptoms.alerting.models import Delivery, DeliveryAttempt, DeliveryState, Purpose
-from symptoms.tasks import alerts_sweep_task
+from alerts.tasks import alerts_sweep_task
+from notifications.dispatch import broker_bypassed, deliveries_enqueue
+from notifications.models import Delivery, DeliveryAttempt, DeliveryState, Purpose
+from notifications.outbox import delivery_send
 from tests.alerting.conftest import record, use_smtp
 from tests.alerting.support import SmtpServer, wait_until
 

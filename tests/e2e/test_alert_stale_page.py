@@ -9,7 +9,7 @@ import pytest
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import expect
 
-from symptoms.alerting.models import Alert, AlertState
+from alerts.models import Alert, AlertState
 from tests.alerting.conftest import record
 from tests.e2e.conftest import PHONE
 from tests.e2e.test_queue import sign_in

@@ -22,8 +22,11 @@ from django.core.cache import caches
 from django.db import connection, connections
 from django.urls import reverse
 
-from symptoms import services, tasks
-from symptoms.alerting.models import Alert, Delivery, DeliveryState
+from alerts import tasks
+from alerts.models import Alert
+from notifications import tasks as notification_tasks
+from notifications.models import Delivery, DeliveryState
+from symptoms import services
 from symptoms.models import CheckIn
 from tests.alerting.conftest import broker
 from tests.alerting.support import ROOT, RedisServer, wait_until
@@ -129,7 +132,7 @@ def test_redis_down_a_patient_signs_in_saves_a_red_check_in_and_sees_the_advice(
         else:
             # The web process already holds pooled connections when Redis hangs.
             caches["default"].set("warm", 1)
-            tasks.delivery_send_task.apply_async((0,))
+            notification_tasks.delivery_send_task.apply_async((0,))
             own_redis.pause()
         try:
             elapsed, advice = sign_in_and_save_red_check_in(client, patient_user, patient)

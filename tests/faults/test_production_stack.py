@@ -22,7 +22,7 @@ from urllib.parse import urlencode
 import pytest
 from django.contrib.auth.hashers import make_password
 
-from symptoms.alerting.models import Delivery, DeliveryState
+from notifications.models import Delivery, DeliveryState
 from symptoms.models import CheckIn
 from tests.alerting.conftest import broker
 from tests.alerting.support import ROOT, RedisServer, free_port, wait_until

@@ -12,18 +12,16 @@ Nothing the level leaves out is put into the template context at all.
 
 from __future__ import annotations
 
-import hashlib
-from email.utils import parseaddr
-from urllib.parse import urlsplit
-
 from django.conf import settings
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import AlertMessageDetail
-from symptoms.alerting.channels import Message
-from symptoms.alerting.models import Alert, Delivery, Purpose
+from alerts.models import Alert
+from notifications.channels import Message
+from notifications.models import Delivery, Purpose
+from notifications.rendering import message_id_for
 
 
 def _findings(alert: Alert) -> list[str]:
@@ -73,18 +71,9 @@ def _context(delivery: Delivery) -> dict[str, object]:
     return context
 
 
-def message_id_for(delivery: Delivery) -> str:
-    """The email Message-ID of this delivery, the same for every copy ever sent of it:
-    "<delivery-{id}-{12 hex of the row's key}@{host}>". The key (which holds the address)
-    is hashed so that the header says nothing about the recipient; the host is the sender
-    address's domain, else SITE_URL's host."""
-    digest = hashlib.sha256(delivery.key.encode()).hexdigest()[:12]
-    host = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2]
-    host = host or urlsplit(settings.SITE_URL).hostname or "homeline.invalid"
-    return f"<delivery-{delivery.pk}-{digest}@{host}>"
-
-
 def message_for(delivery: Delivery) -> Message:
+    """The alert or reminder text of this row (templates emails/*, alerting/sms_*), with
+    the row's one Message-ID. Raises TemplateDoesNotExist only on a broken install."""
     context = _context(delivery)
     kind = "reminder" if context["purpose"] == Purpose.REMINDER else "alert"
     subject = render_to_string(f"emails/{kind}_subject.txt", context)

@@ -20,20 +20,13 @@ from django.utils import timezone
 
 from accounts import access
 from accounts.models import Patient, User
-from symptoms.alerting.deliveries import deliveries_for_alert
-from symptoms.alerting.dispatch import deliveries_enqueue_on_commit
-from symptoms.alerting.escalation import escalation_due_after
-from symptoms.alerting.models import (
-    Alert,
-    AlertCheckIn,
-    AlertState,
-    Delivery,
-    DeliveryState,
-    Outcome,
-    Purpose,
-)
-from symptoms.alerting.models import RecipientRole as To
-from symptoms.alerting.text import TextRefused, strict_note
+from alerts.deliveries import deliveries_for_alert
+from alerts.escalation import escalation_due_after
+from alerts.models import Alert, AlertCheckIn, AlertState, Outcome
+from alerts.text import TextRefused, strict_note
+from notifications.dispatch import deliveries_enqueue_on_commit
+from notifications.models import Delivery, DeliveryState, Purpose
+from notifications.models import RecipientRole as To
 from symptoms.models import CheckIn, Severity
 from triage.catalogue import SEVERITY_RANK
 from triage.rules import Finding
@@ -223,7 +216,7 @@ def _refuse_if_changed(alert: Alert, seen_version: int | None, user: User, actio
 def _cancel_waiting(alert: Alert, purposes: list[str] | None, reason: str,
                     now: datetime) -> int:
     """Mark the alert's messages still waiting (pending or retry) as cancelled. Rows already
-    in a worker's hands are re-checked by it before sending (symptoms.alerting.reasons)."""
+    in a worker's hands are re-checked by it before sending (alerts.reasons)."""
     rows = Delivery.objects.filter(alert=alert, state__in=[DeliveryState.PENDING,
                                                            DeliveryState.RETRY])
     if purposes is not None:

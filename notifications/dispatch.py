@@ -13,10 +13,13 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
+from celery import current_app
 from django.conf import settings
 from django.db import transaction
 
 log = logging.getLogger(__name__)
+
+DELIVER_TASK = "alerts.deliver"
 
 _bypass: ContextVar[bool] = ContextVar("alerts_broker_bypassed", default=False)
 
@@ -42,7 +45,7 @@ def queue_for(*, severity: str, purpose: str) -> str:
 
 
 def _queues(ids: list[int]) -> dict[int, str]:
-    from symptoms.alerting.models import Delivery
+    from notifications.models import Delivery
 
     try:
         rows = Delivery.objects.filter(pk__in=ids).values_list("pk", "severity", "purpose")
@@ -60,8 +63,6 @@ def deliveries_enqueue(ids: Iterable[int], *, countdown: float | None = None) ->
     rows for the sweep)."""
     if _bypass.get():
         return 0
-    from symptoms.tasks import delivery_send_task
-
     ids = list(ids)
     if not ids:
         return 0
@@ -71,8 +72,10 @@ def deliveries_enqueue(ids: Iterable[int], *, countdown: float | None = None) ->
     published = 0
     for delivery_id in ordered:
         try:
-            delivery_send_task.apply_async(
-                (delivery_id,), countdown=countdown, retry=True,
+            # By the task's name (notifications.tasks.delivery_send_task), which queued
+            # messages in a live broker carry: this module need not import the tasks.
+            current_app.send_task(
+                DELIVER_TASK, (delivery_id,), countdown=countdown, retry=True,
                 queue=queues.get(delivery_id, settings.ALERT_QUEUE_DELIVERIES),
                 retry_policy=settings.ALERT_PUBLISH_RETRY_POLICY,
             )

@@ -11,7 +11,7 @@ from django.db import connection
 from django.db.models import Count, Max, Min, Q
 from django.utils import timezone
 
-from symptoms.alerting.models import (
+from notifications.models import (
     UNDELIVERED,
     Channel,
     Delivery,
@@ -114,7 +114,7 @@ def _deliveries(now: datetime) -> dict[str, Any]:
 def _recipients() -> dict[str, Any]:
     # Alert lifecycle (issue 10 kind 2): escalation or fallback steps that reached nobody
     # because the team has no contact for the role, on alerts still open.
-    from symptoms.alerting.undeliverable import undeliverable_count
+    from alerts.undeliverable import undeliverable_count
 
     try:
         count = undeliverable_count()

@@ -1,5 +1,6 @@
-"""SMS backends. `ALERT_SMS_BACKEND` names the class; a provider is one more class here or
-anywhere importable, with `send(to, body)` raising ChannelError on failure.
+"""The SMS channel and its backends. `ALERT_SMS_BACKEND` names the backend class; a provider
+is one more class here or anywhere importable, with `send(to, body)`
+raising ChannelError on failure.
 
 The default writes each message to a file (the local SMS output, like var/mail for email);
 the console backend logs it; the locmem backend keeps it in memory for tests.
@@ -19,7 +20,7 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from symptoms.alerting.channels import ChannelError
+from notifications.channels.base import ChannelError, Message
 
 log = logging.getLogger(__name__)
 
@@ -71,3 +72,31 @@ def _backend_class(path: str) -> type:
 
 def backend() -> SmsBackend:
     return _backend_class(settings.ALERT_SMS_BACKEND)()
+
+
+class SmsChannel:
+    """SMS through settings.ALERT_SMS_BACKEND, bounded by ALERT_SMS_TIMEOUT_SECONDS whatever
+    the backend does: the call runs in a thread of its own, and one that has not returned by
+    then is an ambiguous ChannelError (the provider may have taken the message). A backend
+    should also set its own network timeouts, so that such a thread ends soon after."""
+
+    def send(self, message: Message, address: str) -> None:
+        sms_backend = backend()
+        outcome: dict[str, BaseException | None] = {}
+
+        def call() -> None:
+            try:
+                sms_backend.send(address, message.sms)
+                outcome["error"] = None
+            except BaseException as exc:  # handed to the caller's thread below
+                outcome["error"] = exc
+
+        thread = threading.Thread(target=call, daemon=True, name="sms-send")
+        thread.start()
+        thread.join(settings.ALERT_SMS_TIMEOUT_SECONDS)
+        if "error" not in outcome:
+            raise ChannelError(
+                f"SMS provider did not answer within {settings.ALERT_SMS_TIMEOUT_SECONDS} s",
+                retryable=True, ambiguous=True)
+        if outcome["error"] is not None:
+            raise outcome["error"]

@@ -17,10 +17,10 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 
-from symptoms.alerting.deliveries import delivery_send
-from symptoms.alerting.dispatch import broker_bypassed
-from symptoms.alerting.models import UNDELIVERED, Delivery, DeliveryState
-from symptoms.alerting.sweeps import deliveries_due, sweep_run
+from alerts.sweeps import deliveries_due, sweep_run
+from notifications.dispatch import broker_bypassed
+from notifications.models import UNDELIVERED, Delivery, DeliveryState
+from notifications.outbox import delivery_send
 
 
 class Command(BaseCommand):

@@ -6,7 +6,6 @@ team's alert answers 404 like one that does not exist.
 
 from __future__ import annotations
 
-import hmac
 import re
 from datetime import timedelta
 
@@ -15,51 +14,22 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Q
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts import access
 from accounts.audit import record_read, record_reads
 from accounts.models import Role
-from symptoms.alerting import services
-from symptoms.alerting.health import health_report
-from symptoms.alerting.models import (
-    Alert,
-    AlertCheckIn,
-    AlertState,
-    Delivery,
-    DeliveryState,
-    Outcome,
-)
-from symptoms.alerting.queue import alert_row_findings, queue_alerts
+from alerts import services
+from alerts.models import Alert, AlertCheckIn, AlertState, Outcome
+from alerts.selectors import alert_row_findings, queue_alerts
+from notifications.models import Delivery, DeliveryState
 
 QUEUE_PAGE_SIZE = 25
-
-
-@never_cache
-@require_GET
-def healthz(request: HttpRequest) -> JsonResponse:
-    """{"status": "ok"|"failing"} (200/503) for anyone; the checks' details only with the
-    monitoring token (settings.HEALTHZ_TOKEN) as "Authorization: Bearer <token>"."""
-    report = health_report()
-    status = 200 if report["status"] == "ok" else 503
-    if not _monitoring_token_given(request):
-        return JsonResponse({"status": report["status"]}, status=status)
-    return JsonResponse(report, status=status)
-
-
-def _monitoring_token_given(request: HttpRequest) -> bool:
-    expected = settings.HEALTHZ_TOKEN
-    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-    if not expected or scheme.lower() != "bearer" or not given:
-        return False
-    # Constant time: the comparison says nothing about how much of a guess was right.
-    return hmac.compare_digest(given.strip().encode(), expected.encode())
 
 
 def _alert_for(request: HttpRequest, alert_id: int, *, to_act: bool = False) -> Alert:

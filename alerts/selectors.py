@@ -9,14 +9,8 @@ from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 
 from accounts import access
 from accounts.models import User
-from symptoms.alerting.models import (
-    Alert,
-    AlertCheckIn,
-    AlertState,
-    Channel,
-    Delivery,
-    DeliveryState,
-)
+from alerts.models import Alert, AlertCheckIn, AlertState
+from notifications.models import Channel, Delivery, DeliveryState
 
 
 def queue_alerts(user: User) -> QuerySet[Alert]:

@@ -17,38 +17,17 @@ Gone, by the purpose of the row (or of the row a fallback stands in for):
 
 from __future__ import annotations
 
-import uuid
 import zoneinfo
 from datetime import datetime, time, timedelta
 
-from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import CaregiverLink
-from symptoms.alerting.models import (
-    Alert,
-    AlertState,
-    Delivery,
-    DeliveryState,
-    Purpose,
-    RecipientRole,
-)
+from alerts.models import Alert, AlertState
+from notifications import hooks
+from notifications.models import Delivery, Purpose, RecipientRole
 
-__all__ = ["delivery_cancel_if_reason_gone", "delivery_reason_gone"]
-
-# A fallback of a fallback is at most two steps from its original; the bound stops a cycle.
-_MAX_CHAIN = 5
-
-
-def _root(delivery: Delivery) -> Delivery:
-    """The row a fallback (of a fallback...) stands in for; the row itself otherwise."""
-    original = delivery
-    for _ in range(_MAX_CHAIN):
-        if original.fallback_for_id is None:
-            break
-        original = original.fallback_for
-    return original
-
+__all__ = ["delivery_reason_gone"]
 
 def _at(moment: datetime | None, team_tz: str) -> str:
     if moment is None:
@@ -106,26 +85,10 @@ def delivery_reason_gone(delivery: Delivery, *, now: datetime | None = None) -> 
     nothing for a row it does not understand: such a row keeps its reason.
     """
     now = now or timezone.now()
-    original = _root(delivery)
+    original = hooks.original(delivery)
     purpose = original.purpose
     if delivery.alert_id is not None:
         return _alert_reason_gone(delivery, purpose)
     if purpose == Purpose.REMINDER:
         return _reminder_reason_gone(delivery, original, now)
     return None
-
-
-def delivery_cancel_if_reason_gone(*, delivery: Delivery, token: uuid.UUID,
-                                   now: datetime) -> bool:
-    """Called by delivery_send once it holds the claim (`token`): if the row's reason is
-    gone, record it cancelled (not an attempt: the claim's count is given back) and return
-    True; the caller then sends nothing. False: send it."""
-    reason = delivery_reason_gone(delivery, now=now)
-    if reason is None:
-        return False
-    Delivery.objects.filter(pk=delivery.pk, claim_token=token,
-                            state=DeliveryState.IN_FLIGHT).update(
-        state=DeliveryState.CANCELLED, cancelled_at=now, cancel_reason=reason[:200],
-        attempts=F("attempts") - 1,
-    )
-    return True

@@ -23,12 +23,11 @@ from django.db import DatabaseError, InterfaceError, OperationalError, connectio
 from django.db.models import F, Q
 from django.utils import timezone
 
-from accounts.models import CareTeam, Patient, User
-from symptoms.alerting.channels import ChannelError, channel_for
-from symptoms.alerting.dispatch import deliveries_enqueue_on_commit
-from symptoms.alerting.messages import message_for
-from symptoms.alerting.models import (
-    Alert,
+from accounts.models import CareTeam
+from notifications import hooks
+from notifications.channels import ChannelError, channel_for
+from notifications.dispatch import deliveries_enqueue_on_commit
+from notifications.models import (
     Channel,
     Delivery,
     DeliveryAttempt,
@@ -36,8 +35,6 @@ from symptoms.alerting.models import (
     Purpose,
     RecipientRole,
 )
-from symptoms.alerting.reasons import delivery_cancel_if_reason_gone
-from symptoms.alerting.undeliverable import undeliverable_step
 
 log = logging.getLogger(__name__)
 
@@ -59,84 +56,12 @@ def team_contacts(team: CareTeam, role: str) -> tuple[str, str]:
     return getattr(team, email_field).strip().lower(), getattr(team, phone_field).strip()
 
 
-def _row(*, key: str, now: datetime, **fields: object) -> Delivery | None:
+def delivery_create(*, key: str, now: datetime, **fields: object) -> Delivery | None:
     """Create the row for `key` unless it exists. Returns it only if it is new."""
     row, created = Delivery.objects.get_or_create(
         key=key, defaults={"next_attempt_at": now, "created_at": now, **fields}
     )
     return row if created else None
-
-
-def deliveries_for_alert(
-    *, alert: Alert, purpose: str, step: str, roles: list[str], now: datetime
-) -> list[int]:
-    """The rows for one step of an alert to these team roles; ids of the new ones.
-
-    Each role gets email, and SMS too for the severities that page by SMS. A role with no
-    contact at all is a failure, not a message to nobody: a row on channel "none", failed at
-    once (symptoms.alerting.undeliverable), which the queue, /healthz and team settings show.
-    """
-    team = alert.patient.care_team
-    created: list[Delivery | None] = []
-    for role in roles:
-        email, phone = team_contacts(team, role)
-        targets = []
-        if email:
-            targets.append((Channel.EMAIL, email))
-        if phone and alert.severity in settings.ALERT_SMS_SEVERITIES:
-            targets.append((Channel.SMS, phone))
-        if not targets:
-            created.append(undeliverable_step(alert=alert, purpose=purpose, step=step,
-                                              role=role, now=now))
-            continue
-        for channel, address in targets:
-            created.append(_row(
-                key=f"alert:{alert.pk}:{purpose}:{step}:{channel}:{address or role}",
-                now=now, alert=alert, patient=alert.patient, purpose=purpose, step=step,
-                role=role if channel != Channel.QUEUE else RecipientRole.NURSES,
-                channel=channel, address=address, severity=alert.severity,
-            ))
-    return [row.pk for row in created if row is not None]
-
-
-def deliveries_for_reminder(
-    *, patient: Patient, day: str, recipients: list[tuple[str, User]], now: datetime
-) -> list[int]:
-    """Reminder rows for a missed check-in: email to each recipient (patient, caregivers)."""
-    ids = []
-    for role, user in recipients:
-        row = _row(
-            key=f"reminder:{patient.pk}:{day}:email:{user.email.lower()}", now=now,
-            patient=patient, purpose=Purpose.REMINDER, step=f"reminder {day}", role=role,
-            channel=Channel.EMAIL, address=user.email.lower(), user=user,
-        )
-        if row is not None:
-            ids.append(row.pk)
-    return ids
-
-
-def deliveries_for_reminders(
-    *, reminders: list[tuple[Patient, str, list[tuple[str, User]]]], now: datetime
-) -> list[int]:
-    """deliveries_for_reminder for many patients at once, in a constant number of queries
-    (one insert, one read back): `reminders` is [(patient, day ISO, [(role, user)])]. Returns
-    the ids of the rows that are new (an existing key is left as it is)."""
-    rows = {}
-    for patient, day, recipients in reminders:
-        for role, user in recipients:
-            address = user.email.lower()
-            key = f"reminder:{patient.pk}:{day}:email:{address}"
-            rows[key] = Delivery(
-                key=key, patient=patient, purpose=Purpose.REMINDER, step=f"reminder {day}",
-                role=role, channel=Channel.EMAIL, address=address, user=user,
-                next_attempt_at=now, created_at=now,
-            )
-    if not rows:
-        return []
-    Delivery.objects.bulk_create(rows.values(), ignore_conflicts=True, batch_size=1000)
-    # Made by this call: its keys with this creation time (a row made earlier has another).
-    return list(Delivery.objects.filter(key__in=list(rows), created_at=now)
-                .values_list("pk", flat=True))
 
 
 @dataclass
@@ -226,8 +151,9 @@ def delivery_send(*, delivery_id: int, now: datetime | None = None) -> SendOutco
     delivery = Delivery.objects.select_related(
         "alert", "patient__care_team", "user", "fallback_for"
     ).get(pk=delivery_id)
-    # Alert lifecycle: a row that waited may have lost its reason (alert acknowledged or
-    # resolved, caregiver link revoked, check-in made): then it is cancelled, not sent.
+    # A row that waited may have lost its reason (for an alert: acknowledged or resolved,
+    # caregiver link revoked, check-in made): then it is cancelled, not sent. The sender
+    # knows; it is asked through its registered hook.
     if delivery_cancel_if_reason_gone(delivery=delivery, token=token, now=now):
         return SendOutcome(state=DeliveryState.CANCELLED)
     attempt = DeliveryAttempt.objects.create(
@@ -235,7 +161,8 @@ def delivery_send(*, delivery_id: int, now: datetime | None = None) -> SendOutco
     )
     try:
         with _LeaseKeeper(delivery_id, token):
-            channel_for(delivery.channel).send(message_for(delivery), delivery.address)
+            channel_for(delivery.channel).send(hooks.handler_for(delivery).message(delivery),
+                                              delivery.address)
     except ChannelError as exc:
         return _recorded(_record_failure, delivery, token, attempt, str(exc),
                          retryable=exc.retryable, ambiguous=exc.ambiguous)
@@ -352,25 +279,38 @@ def delivery_fallback(*, delivery: Delivery, now: datetime) -> list[int]:
             and phone):
         channel, address, role = Channel.SMS, phone, delivery.role
     elif (settings.ALERT_FALLBACK_CHANNEL == Channel.SMS and delivery.channel != Channel.QUEUE
-          and delivery.alert is not None and delivery.role in _TEAM_CONTACTS and not phone):
-        # Alert-lifecycle (issue 10 kind 2): no phone to fall back to is a failure everyone
-        # sees (queue, /healthz, team settings), not a queue row marked "sent".
-        return undeliverable_step(
-            alert=delivery.alert, purpose=Purpose.FALLBACK, step=f"fallback for #{delivery.pk}",
-            role=delivery.role, now=now, fallback_for=delivery,
-            why=(f"The {delivery.get_channel_display().lower()} failed and the team has no "
-                 "phone to fall back to: only this page shows it. Add a duty phone in the "
-                 "team settings.")) or []
+          and delivery.role in _TEAM_CONTACTS and not phone
+          and (instead := hooks.handler_for(delivery).fallback_unreachable(
+              delivery, now=now)) is not None):
+        # The sender decides (an alert: a failure everyone sees, not a queue row "sent").
+        return instead
     elif delivery.channel != Channel.QUEUE:
         channel, address, role = Channel.QUEUE, "", RecipientRole.NURSES
     else:
         return []
-    row = _row(
+    row = delivery_create(
         key=f"fallback:{delivery.pk}:{channel}:{address or role}", now=now,
-        alert=delivery.alert, patient=delivery.patient, purpose=Purpose.FALLBACK,
+        alert_id=delivery.alert_id, patient=delivery.patient, purpose=Purpose.FALLBACK,
         step=f"fallback for #{delivery.pk}", role=role, channel=channel, address=address,
         severity=delivery.severity, user=delivery.user, fallback_for=delivery,
     )
     ids = [row.pk] if row is not None else []
     deliveries_enqueue_on_commit(ids)
     return ids
+
+
+def delivery_cancel_if_reason_gone(*, delivery: Delivery, token: uuid.UUID,
+                                   now: datetime) -> bool:
+    """Called by delivery_send once it holds the claim (`token`): if the sender says the
+    row's reason is gone (notifications.hooks), record it cancelled (not an attempt: the
+    claim's count is given back) and return True; the caller then sends nothing. False:
+    send it."""
+    reason = hooks.handler_for(delivery).reason_gone(delivery, now=now)
+    if reason is None:
+        return False
+    Delivery.objects.filter(pk=delivery.pk, claim_token=token,
+                            state=DeliveryState.IN_FLIGHT).update(
+        state=DeliveryState.CANCELLED, cancelled_at=now, cancel_reason=reason[:200],
+        attempts=F("attempts") - 1,
+    )
+    return True

@@ -1,7 +1,8 @@
 """The periodic work that makes sure nothing waits for ever.
 
-- deliveries: rows whose worker died in flight go back to retry; rows pending or due for a
-  retry whose task never arrived (broker down at commit, a message lost) are handed out again;
+- deliveries (notifications.sweeps): rows whose worker died in flight go back to retry; rows
+  pending or due for a retry whose task never arrived are handed out again; failed messages
+  of alerts still open are tried again (deliveries_revive, here: it reads the alerts);
 - escalation: an unacknowledged alert goes to more people as time passes;
 - missed check-ins: a reminder at the cut-off, an amber alert some hours later.
 
@@ -21,32 +22,23 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Case, Q, When
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from accounts.models import CYCLE_DAYS, INFUSION_DAYS, CaregiverLink, CareTeam, Patient
-from symptoms.alerting.deliveries import (
-    deliveries_for_alert,
-    deliveries_for_reminders,
-    delivery_fallback,
-    retry_window_open,
-)
-from symptoms.alerting.dispatch import deliveries_enqueue_on_commit
-from symptoms.alerting.escalation import escalation_due_after, escalation_steps
-from symptoms.alerting.models import (
-    Alert,
-    AlertState,
+from alerts.deliveries import deliveries_for_alert, deliveries_for_reminders
+from alerts.escalation import escalation_due_after, escalation_steps
+from alerts.models import Alert, AlertState, MissedCheckIn
+from alerts.services import alert_raise
+from notifications.dispatch import deliveries_enqueue_on_commit
+from notifications.models import (
     Channel,
     Delivery,
-    DeliveryAttempt,
     DeliveryState,
-    Heartbeat,
-    MissedCheckIn,
     Purpose,
 )
-from symptoms.alerting.models import RecipientRole as To
-from symptoms.alerting.services import alert_raise
+from notifications.models import RecipientRole as To
+from notifications.sweeps import deliveries_due, deliveries_unstick, heartbeat_record
 from symptoms.models import CheckIn
 from triage.catalogue import RULES_BY_CODE, RULES_VERSION
 from triage.rules import Finding
@@ -82,50 +74,6 @@ class SweepReport:
 
 # Deliveries --------------------------------------------------------------------------------
 
-def deliveries_unstick(*, now: datetime) -> list[int]:
-    """Rows in flight whose lease has lapsed (their worker died or hung past its time
-    limit; a living worker renews it) go back to retry now, red ones first. The lost attempt
-    counts as an unknown outcome (the message may have gone): a row's second unknown outcome
-    fails it instead, with its fallback, and so does a row out of attempts. Rows claimed
-    before leases existed fall back to ALERT_STUCK_SECONDS. Returns the retried ids."""
-    legacy = now - timedelta(seconds=settings.ALERT_STUCK_SECONDS)
-    stuck = Delivery.objects.filter(
-        Q(lease_until__lt=now) | Q(lease_until__isnull=True, claimed_at__lt=legacy),
-        state=DeliveryState.IN_FLIGHT,
-    )
-    retried: list[int] = []
-    rows = stuck.select_related("patient__care_team", "user", "alert").order_by(
-        Case(When(severity="red", then=0), default=1), "claimed_at")[:BATCH]
-    for row in rows:
-        error = (f"worker stopped during attempt {row.attempts} "
-                 f"(in flight since {row.claimed_at:%H:%M:%S} UTC)")
-        with transaction.atomic():
-            # Conditional on the claim we saw: a worker that finishes meanwhile wins.
-            mine = Delivery.objects.filter(pk=row.pk, state=DeliveryState.IN_FLIGHT,
-                                           claim_token=row.claim_token)
-            unconfirmed = row.unconfirmed_attempts + 1
-            give_up = unconfirmed > 1 or not retry_window_open(row, now)
-            if unconfirmed > 1:
-                error = f"outcome unknown twice, not sent again: {error}"
-            if give_up and mine.update(state=DeliveryState.FAILED, failed_at=now,
-                                       last_error=error, lease_until=None,
-                                       unconfirmed_attempts=unconfirmed,
-                                       permanent_failure=unconfirmed > 1):
-                delivery_fallback(delivery=row, now=now)
-            elif not give_up and mine.update(state=DeliveryState.RETRY, next_attempt_at=now,
-                                             last_error=error, lease_until=None,
-                                             unconfirmed_attempts=unconfirmed):
-                retried.append(row.pk)
-            else:
-                continue
-            DeliveryAttempt.objects.filter(delivery=row, number=row.attempts,
-                                           finished_at__isnull=True).update(
-                result=DeliveryAttempt.Result.INTERRUPTED, error=error, finished_at=now)
-    if retried:
-        log.warning("deliveries %s were stuck in flight and are retried", retried)
-    return retried
-
-
 def deliveries_revive(*, now: datetime) -> list[int]:
     """Failed emails and SMS of alerts still open (or acknowledged) whose failure time can
     cure (server down, 4xx) are tried again every ALERT_RETRY_MAX_SECONDS, for as long as
@@ -145,22 +93,10 @@ def deliveries_revive(*, now: datetime) -> list[int]:
     return ids
 
 
-def deliveries_due(*, now: datetime, grace: float | None = None) -> list[int]:
-    """Rows waiting to be sent whose own task should have come by now."""
-    grace = settings.ALERT_REQUEUE_GRACE_SECONDS if grace is None else grace
-    before = now - timedelta(seconds=grace)
-    return list(
-        Delivery.objects.filter(
-            state__in=[DeliveryState.PENDING, DeliveryState.RETRY], next_attempt_at__lte=before
-        ).order_by(Case(When(severity="red", then=0), default=1), "next_attempt_at")
-        .values_list("pk", flat=True)[:BATCH]
-    )
-
-
 # Escalation --------------------------------------------------------------------------------
 
 def _escalation_steps(alert: Alert, team: CareTeam) -> list[tuple[int, int, list[str]]]:
-    """(level, minutes after escalation_from, roles): see symptoms.alerting.escalation."""
+    """(level, minutes after escalation_from, roles): see alerts.escalation."""
     return escalation_steps(alert, team)
 
 
@@ -419,11 +355,6 @@ def _missed_alert(missed: _Missed, patient: Patient, now: datetime) -> int:
 
 
 # All of it ---------------------------------------------------------------------------------
-
-def heartbeat_record(*, name: str, now: datetime, summary: dict[str, int]) -> None:
-    Heartbeat.objects.update_or_create(name=name,
-                                       defaults={"last_run_at": now, "summary": summary})
-
 
 def _part(report: SweepReport, name: str, run: Callable[[], T], default: T) -> T:
     """Run one part of a sweep; an exception is logged and named in the report, and the

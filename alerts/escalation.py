@@ -21,8 +21,8 @@ from django.db.models.signals import post_save
 from django.dispatch import receiver
 
 from accounts.models import CareTeam
-from symptoms.alerting.models import Alert, AlertState
-from symptoms.alerting.models import RecipientRole as To
+from alerts.models import Alert, AlertState
+from notifications.models import RecipientRole as To
 
 __all__ = ["escalation_due_after", "escalation_reschedule_team", "escalation_steps"]
 

@@ -1,9 +1,4 @@
-"""The ways a message reaches a person, behind one small interface.
-
-A channel sends one `Message` to one address, or raises `ChannelError` saying whether trying
-again later can help (a mail server that is down: yes; an address it refuses for good: no).
-The delivery service decides what to do with that; channels know nothing of rows or retries.
-"""
+"""The email channel: SMTP with a pooled connection per thread, one Message-ID per row."""
 
 from __future__ import annotations
 
@@ -12,42 +7,13 @@ import re
 import smtplib
 import threading
 import time
-from dataclasses import dataclass
-from typing import Protocol
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
 from django.core.mail.message import sanitize_address
 
-
-@dataclass(frozen=True)
-class Message:
-    """One message in every form a channel may need. `message_id` ("<...@host>") is the
-    email Message-ID: derived from the delivery row, so every copy of one delivery carries
-    the same one and mail clients fold duplicates; empty lets the backend make one."""
-
-    subject: str
-    text: str
-    html: str
-    sms: str
-    message_id: str = ""
-
-
-class ChannelError(Exception):
-    """A channel could not send. `retryable`: trying again later can help. `ambiguous`: the
-    message may have been accepted all the same (the connection failed or timed out after
-    the whole body was sent, before the server's answer), so a retry may make a second copy.
-    """
-
-    def __init__(self, message: str, *, retryable: bool, ambiguous: bool = False) -> None:
-        super().__init__(message)
-        self.retryable = retryable
-        self.ambiguous = ambiguous
-
-
-class Sender(Protocol):
-    def send(self, message: Message, address: str) -> None: ...
+from notifications.channels.base import ChannelError, Message
 
 
 class _Connections(threading.local):
@@ -212,52 +178,3 @@ class EmailChannel:
 
 class _AfterBody(Exception):
     """The body was sent and then the connection failed or timed out before the answer."""
-
-
-class SmsChannel:
-    """SMS through settings.ALERT_SMS_BACKEND, bounded by ALERT_SMS_TIMEOUT_SECONDS whatever
-    the backend does: the call runs in a thread of its own, and one that has not returned by
-    then is an ambiguous ChannelError (the provider may have taken the message). A backend
-    should also set its own network timeouts, so that such a thread ends soon after."""
-
-    def send(self, message: Message, address: str) -> None:
-        from symptoms.alerting import sms  # sms backends import ChannelError from here
-
-        backend = sms.backend()
-        outcome: dict[str, BaseException | None] = {}
-
-        def call() -> None:
-            try:
-                backend.send(address, message.sms)
-                outcome["error"] = None
-            except BaseException as exc:  # handed to the caller's thread below
-                outcome["error"] = exc
-
-        thread = threading.Thread(target=call, daemon=True, name="sms-send")
-        thread.start()
-        thread.join(settings.ALERT_SMS_TIMEOUT_SECONDS)
-        if "error" not in outcome:
-            raise ChannelError(
-                f"SMS provider did not answer within {settings.ALERT_SMS_TIMEOUT_SECONDS} s",
-                retryable=True, ambiguous=True)
-        if outcome["error"] is not None:
-            raise outcome["error"]
-
-
-class QueueChannel:
-    """The nurse queue: the alert is already on it (it is read from the database), so
-    "sending" only records that it was put in front of the nurses. It cannot fail."""
-
-    def send(self, message: Message, address: str) -> None:
-        return None
-
-
-CHANNELS: dict[str, Sender] = {
-    "email": EmailChannel(),
-    "sms": SmsChannel(),
-    "queue": QueueChannel(),
-}
-
-
-def channel_for(name: str) -> Sender:
-    return CHANNELS[name]

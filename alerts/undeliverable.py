@@ -14,14 +14,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from accounts.models import CareTeam
-from symptoms.alerting.models import (
-    Alert,
-    AlertState,
-    Channel,
-    Delivery,
-    DeliveryState,
-    RecipientRole,
-)
+from alerts.models import Alert, AlertState
+from notifications.models import Channel, Delivery, DeliveryState, RecipientRole
 
 __all__ = ["team_missing_contacts", "undeliverable_count", "undeliverable_for_team",
            "undeliverable_step"]
