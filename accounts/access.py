@@ -9,6 +9,10 @@ not even confirm that a patient exists.
   past its end), and may record check-ins only where the link allows it;
 - care-team staff (nurse, clinician, team admin) see their teams' patients;
 - an inactive user, or anyone not signed in, sees nobody.
+
+It answers about patients and teams only, and imports no app above accounts: check-ins are
+reached through `symptoms.access`, alerts through `alerts.access`, each filtered by
+`patients_for(user)` here.
 """
 
 from __future__ import annotations
@@ -28,20 +32,21 @@ if TYPE_CHECKING:
     from accounts.models import User
 
 
-def _signed_in(user: User | AnonymousUser) -> bool:
+def signed_in(user: User | AnonymousUser) -> bool:
+    """Signed in with an active account (an inactive one sees nobody)."""
     return bool(user.is_authenticated and user.is_active)
 
 
 def teams_for(user: User | AnonymousUser) -> QuerySet[CareTeam]:
     """Care teams whose patients this member of staff looks after."""
-    if not _signed_in(user) or not user.is_care_staff:
+    if not signed_in(user) or not user.is_care_staff:
         return CareTeam.objects.none()
     return CareTeam.objects.filter(memberships__user=user)
 
 
 def patients_for(user: User | AnonymousUser, now: datetime | None = None) -> QuerySet[Patient]:
     """Every patient this user may see."""
-    if not _signed_in(user):
+    if not signed_in(user):
         return Patient.objects.none()
     if user.is_care_staff:
         return Patient.objects.filter(care_team__memberships__user=user)
@@ -53,9 +58,10 @@ def patients_for(user: User | AnonymousUser, now: datetime | None = None) -> Que
     return Patient.objects.none()
 
 
-def _one_or_404(queryset: QuerySet, object_id: object, what: str):
+def one_or_404(queryset: QuerySet, object_id: object, what: str):
     """The object with this id from what the user may see, or 404 exactly as for an id
-    that does not exist (a malformed id too)."""
+    that does not exist (a malformed id too). Other apps build their `*_for(user, id)` on
+    it over a queryset filtered by `patients_for(user)`."""
     try:
         pk = int(str(object_id))
     except ValueError:
@@ -68,12 +74,12 @@ def _one_or_404(queryset: QuerySet, object_id: object, what: str):
 
 def patient_for(user: User | AnonymousUser, patient_id: object) -> Patient:
     """The patient with this id if the user may see them; otherwise 404."""
-    return _one_or_404(patients_for(user).select_related("care_team"), patient_id, "patient")
+    return one_or_404(patients_for(user).select_related("care_team"), patient_id, "patient")
 
 
 def may_record_check_in(user: User | AnonymousUser, patient: Patient) -> bool:
     """Whether the user may record a check-in for this patient (already visible to them)."""
-    if not _signed_in(user):
+    if not signed_in(user):
         return False
     if user.is_care_staff:
         return user.role in (Role.NURSE, Role.CLINICIAN) and teams_for(user).filter(
@@ -93,7 +99,7 @@ def may_record_check_in(user: User | AnonymousUser, patient: Patient) -> bool:
 def may_manage_team(user: User | AnonymousUser, team: CareTeam) -> bool:
     """Team settings, staff membership: team admins of that team."""
     return (
-        _signed_in(user)
+        signed_in(user)
         and user.role == Role.TEAM_ADMIN
         and teams_for(user).filter(pk=team.pk).exists()
     )
@@ -102,27 +108,14 @@ def may_manage_team(user: User | AnonymousUser, team: CareTeam) -> bool:
 def may_invite(user: User | AnonymousUser, team: CareTeam) -> bool:
     """Nurses and team admins of the team invite patients and caregivers."""
     return (
-        _signed_in(user)
+        signed_in(user)
         and user.role in (Role.NURSE, Role.TEAM_ADMIN)
         and teams_for(user).filter(pk=team.pk).exists()
     )
 
 
 def team_for(user: User | AnonymousUser, team_id: object) -> CareTeam:
-    return _one_or_404(teams_for(user), team_id, "care team")
-
-
-def check_ins_for(user: User | AnonymousUser):
-    """Check-ins of the patients this user may see."""
-    from symptoms.models import CheckIn
-
-    return CheckIn.objects.filter(patient__in=patients_for(user))
-
-
-def check_in_for(user: User | AnonymousUser, check_in_id: object):
-    return _one_or_404(
-        check_ins_for(user).select_related("patient__care_team"), check_in_id, "check-in"
-    )
+    return one_or_404(teams_for(user), team_id, "care team")
 
 
 class ScopeMissing(LookupError):
@@ -162,31 +155,4 @@ def person_in_team_for(user: User | AnonymousUser, team: CareTeam, person_id: ob
     anyone else, exactly as for an id that does not exist."""
     if not may_manage_team(user, team):
         raise Http404("No such person.")
-    return _one_or_404(people_of_team(team), person_id, "person")
-
-
-def alerts_for(user: User | AnonymousUser):
-    """Alerts of the patients this member of staff looks after (nobody else sees alerts)."""
-    from alerts.models import Alert
-
-    if not _signed_in(user) or not user.is_care_staff:
-        return Alert.objects.none()
-    return Alert.objects.filter(patient__in=patients_for(user))
-
-
-def alert_for(user: User | AnonymousUser, alert_id: object):
-    return _one_or_404(
-        alerts_for(user).select_related("patient__care_team", "acknowledged_by", "resolved_by"),
-        alert_id,
-        "alert",
-    )
-
-
-def may_act_on_alert(user: User | AnonymousUser, alert) -> bool:
-    """Nurses and clinicians of the patient's team acknowledge and resolve; a team admin
-    sees alerts but does not act on them clinically."""
-    return (
-        _signed_in(user)
-        and user.role in (Role.NURSE, Role.CLINICIAN)
-        and patients_for(user).filter(pk=alert.patient_id).exists()
-    )
+    return one_or_404(people_of_team(team), person_id, "person")

@@ -1,4 +1,3 @@
-from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from simple_history.admin import SimpleHistoryAdmin
@@ -42,60 +41,16 @@ class UserAdmin(ReadLoggedAdmin, BaseUserAdmin):
     )
 
 
-class CareTeamAdminForm(forms.ModelForm):
-    """The team's thresholds are checked like every other write of them: against the
-    limits of clinical-rules.md and against the overrides of the team's patients
-    (symptoms.services.team_thresholds_refusals)."""
-
-    class Meta:
-        model = CareTeam
-        # Every field, as the admin site shows without a form of its own.
-        fields = "__all__"  # noqa: DJ007
-
-    def clean_thresholds(self) -> object:
-        from symptoms.services import team_thresholds_refusals
-
-        value = self.cleaned_data.get("thresholds") or {}
-        errors = team_thresholds_refusals(self.instance, value)
-        if errors:
-            raise forms.ValidationError(
-                [f"{'thresholds' if k == '__all__' else k}: {v}" for k, v in errors.items()]
-            )
-        return value
-
-
 @admin.register(CareTeam)
 class CareTeamAdmin(SimpleHistoryAdmin):
-    form = CareTeamAdminForm
+    # The thresholds field is validated by symptoms/admin.py, which registers a subclass
+    # with its form (the rules of thresholds are the symptoms app's, above this one).
     list_display = ("name", "line_phone", "time_zone")
-
-
-class PatientAdminForm(forms.ModelForm):
-    """A patient's thresholds are checked like on the Thresholds page: the limits, and no
-    crossing with the team's (symptoms.services.patient_thresholds_refusals)."""
-
-    class Meta:
-        model = Patient
-        # Every field, as the admin site shows without a form of its own.
-        fields = "__all__"  # noqa: DJ007
-
-    def clean(self) -> dict:
-        from symptoms.services import patient_thresholds_refusals
-
-        data = super().clean()
-        value = data.get("thresholds") or {}
-        team = data.get("care_team")
-        if team is not None and "thresholds" not in self.errors:
-            probe = Patient(care_team=team, thresholds=value)
-            errors = patient_thresholds_refusals(probe, value)
-            if errors:
-                self.add_error("thresholds", [f"{k}: {v}" for k, v in errors.items()])
-        return data
 
 
 @admin.register(Patient)
 class PatientAdmin(ReadLoggedAdmin, SimpleHistoryAdmin):
-    form = PatientAdminForm
+    # Thresholds: see CareTeamAdmin.
 
     def patient_ids_of(self, obj: Patient) -> list[int]:
         return [obj.pk]

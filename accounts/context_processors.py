@@ -7,17 +7,13 @@ from accounts.models import CareTeam
 
 
 def portal(request: HttpRequest) -> dict[str, object]:
-    """Patients and caregivers: the care team's 24-hour number, always visible.
-    Staff: the count of open red and amber alerts, always in the header."""
+    """Patients and caregivers: the care team's 24-hour number, always visible. (Staff:
+    the open-alert counts come from alerts.context_processors.alert_counts.)"""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
     if user.is_care_staff:
-        if not user.is_verified():
-            return {}
-        from alerts.selectors import open_alert_counts
-
-        return {"alert_counts": open_alert_counts(user)}
+        return {}
     patient = patients_for(user).select_related("care_team").order_by("pk").first()
     if patient is None:
         return {}

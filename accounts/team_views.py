@@ -10,10 +10,9 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts import access
+from accounts import access, team_panels
 from accounts.audit import record_reads
 from accounts.models import CareTeam, Invitation, Membership
-from alerts.undeliverable import team_missing_contacts, undeliverable_for_team
 from portal.fields import strict_formfield
 from portal.http import posted
 
@@ -68,12 +67,13 @@ def team_settings(request: HttpRequest, team_id: int) -> HttpResponse:
         form.save()
         messages.success(request, "Team settings saved.")
         return redirect("team_settings", team_id=team.pk)
-    undeliverable = list(undeliverable_for_team(team)[:20])
+    # Panels of the apps above (alerts: contacts missing, steps that reached nobody).
+    panels = team_panels.panels_for(team)
     invitations = list(Invitation.objects.filter(care_team=team, accepted_at__isnull=True)
                        .order_by("-created_at")[:50])
-    # The undeliverable steps name patients, and a patient's or caregiver's pending
-    # invitation shows their email: reads, in the read log.
-    record_reads(request, [row.patient_id for row in undeliverable]
+    # The panels name patients (undeliverable steps), and a patient's or caregiver's
+    # pending invitation shows their email: reads, in the read log.
+    record_reads(request, panels.patient_ids
                  + [i.patient_id for i in invitations if i.patient_id], "view team settings")
     return render(
         request,
@@ -85,10 +85,7 @@ def team_settings(request: HttpRequest, team_id: int) -> HttpResponse:
             "invitations": invitations,
             "history": team.history.select_related("history_user").order_by(
                 "-history_date")[:20],
-            # Alert lifecycle: what the settings lack for every step to reach someone, and
-            # the steps that already reached nobody on open alerts.
-            "missing_contacts": team_missing_contacts(team),
-            "undeliverable": undeliverable,
+            **panels.context,
         },
         status=400 if form.is_bound and form.errors else 200,
     )

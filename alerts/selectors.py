@@ -7,8 +7,8 @@ from datetime import datetime
 
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 
-from accounts import access
 from accounts.models import User
+from alerts.access import alerts_for
 from alerts.models import Alert, AlertCheckIn, AlertState
 from notifications.models import Channel, Delivery, DeliveryState
 
@@ -26,7 +26,7 @@ def queue_alerts(user: User) -> QuerySet[Alert]:
         "-check_in__recorded_at"
     )
     return (
-        access.alerts_for(user)
+        alerts_for(user)
         .exclude(state=AlertState.RESOLVED)
         .select_related("patient__care_team", "acknowledged_by")
         .annotate(has_failed_delivery=Exists(failed),
@@ -39,7 +39,7 @@ def queue_alerts(user: User) -> QuerySet[Alert]:
 def open_alert_counts(user: User) -> dict[str, int]:
     """Open (not yet resolved) red and amber alerts, for the header."""
     counts = (
-        access.alerts_for(user)
+        alerts_for(user)
         .exclude(state=AlertState.RESOLVED)
         .aggregate(red=Count("pk", filter=Q(severity="red")),
                    amber=Count("pk", filter=Q(severity="amber")))
@@ -78,3 +78,13 @@ def alert_row_findings(alert: Alert) -> list[RowFinding]:
                                     attachment.check_in.recorded_at))
     # Stable sort: emergencies first, each group keeping its order in time.
     return sorted(found, key=lambda f: not f.emergency)
+
+
+def patient_alerts(patient, limit: int = 10) -> list[Alert]:
+    """The patient's latest alerts with their messages (two queries)."""
+    deliveries = Delivery.objects.order_by("created_at", "pk")
+    return list(
+        patient.alerts.select_related("acknowledged_by", "resolved_by")
+        .prefetch_related(Prefetch("deliveries", queryset=deliveries))
+        .order_by("-opened_at")[:limit]
+    )

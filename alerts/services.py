@@ -18,8 +18,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from accounts import access
 from accounts.models import Patient, User
+from alerts.access import may_act_on_alert
 from alerts.deliveries import deliveries_for_alert
 from alerts.escalation import escalation_due_after
 from alerts.models import Alert, AlertCheckIn, AlertState, Outcome
@@ -158,7 +158,7 @@ def _fold_in(
 
 
 def alert_may_act(user: User, alert: Alert) -> bool:
-    return access.may_act_on_alert(user, alert)
+    return may_act_on_alert(user, alert)
 
 
 def _record_history(alert: Alert, user: User) -> None:

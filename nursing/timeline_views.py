@@ -10,10 +10,10 @@ from django.views.decorators.http import require_safe
 
 from accounts import access
 from accounts.audit import record_read
+from alerts.selectors import patient_alerts
 from symptoms.selectors import (
     changes_since_previous,
     cycle_window,
-    patient_alerts,
     symptom_heatmap,
     temperature_chart,
     window_check_ins,

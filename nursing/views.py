@@ -25,6 +25,7 @@ from accounts import access
 from accounts.audit import record_read, record_reads
 from accounts.models import Role
 from alerts import services
+from alerts.access import alert_for, may_act_on_alert
 from alerts.models import Alert, AlertCheckIn, AlertState, Outcome
 from alerts.selectors import alert_row_findings, queue_alerts
 from notifications.models import Delivery, DeliveryState
@@ -33,8 +34,8 @@ QUEUE_PAGE_SIZE = 25
 
 
 def _alert_for(request: HttpRequest, alert_id: int, *, to_act: bool = False) -> Alert:
-    alert = access.alert_for(request.user, alert_id)
-    if to_act and not access.may_act_on_alert(request.user, alert):
+    alert = alert_for(request.user, alert_id)
+    if to_act and not may_act_on_alert(request.user, alert):
         raise Http404("No such alert.")
     return alert
 
@@ -137,7 +138,7 @@ def _detail(request: HttpRequest, alert: Alert, *, status: int = 200,
         "attachments": _attachments(request, alert),
         "deliveries": deliveries,
         "outcomes": Outcome.choices,
-        "may_act": access.may_act_on_alert(request.user, alert),
+        "may_act": may_act_on_alert(request.user, alert),
         "viewer_tz": request.user.time_zone,
         "typed": typed or {},
         "errors": errors or {},

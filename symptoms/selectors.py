@@ -98,32 +98,3 @@ def changes_since_previous(patient: Patient) -> tuple[CheckIn | None, list[str]]
         changes.append(f"Result {before.severity} → {latest.severity}")
     return latest, changes or ["No change from the previous check-in."]
 
-
-PATIENT_ALERT_WORDS = {
-    "open": "Your care team has been told",
-    "acknowledged": "A nurse is looking at this",
-    "resolved": "Dealt with by your care team",
-}
-
-
-def alert_states_for(check_ins: list[CheckIn]) -> dict[int, object]:
-    """The alert each check-in is attached to (one query), by check-in id."""
-    from alerts.models import AlertCheckIn
-
-    ids = [c.pk for c in check_ins]
-    rows = AlertCheckIn.objects.filter(check_in_id__in=ids).select_related("alert")
-    return {row.check_in_id: row.alert for row in rows}
-
-
-def patient_alerts(patient: Patient, limit: int = 10) -> list:
-    """The patient's latest alerts with their messages (two queries)."""
-    from django.db.models import Prefetch
-
-    from notifications.models import Delivery
-
-    deliveries = Delivery.objects.order_by("created_at", "pk")
-    return list(
-        patient.alerts.select_related("acknowledged_by", "resolved_by")
-        .prefetch_related(Prefetch("deliveries", queryset=deliveries))
-        .order_by("-opened_at")[:limit]
-    )

@@ -14,10 +14,10 @@ from accounts.audit import record_read
 from accounts.context_processors import care_line
 from portal.http import posted
 from symptoms import services
+from symptoms.access import check_in_for
 from symptoms.forms import CheckInForm
 from symptoms.models import CheckIn, Severity
 from symptoms.selectors import (
-    alert_states_for,
     cycle_window,
     temperature_chart,
     window_check_ins,
@@ -88,7 +88,7 @@ def _reported_symptoms(check_in: CheckIn) -> list[dict[str, object]]:
 @require_safe
 def check_in_result(request: HttpRequest, check_in_id: int) -> HttpResponse:
     """What to do now, from the row just saved (never from a background task)."""
-    check_in = access.check_in_for(request.user, check_in_id)
+    check_in = check_in_for(request.user, check_in_id)
     patient = check_in.patient
     record_read(request, patient, "view check-in")
     symptoms = _reported_symptoms(check_in)
@@ -114,11 +114,13 @@ def check_in_result(request: HttpRequest, check_in_id: int) -> HttpResponse:
 def check_in_history(request: HttpRequest, patient_id: int) -> HttpResponse:
     patient = access.patient_for(request.user, patient_id)
     record_read(request, patient, "view history")
-    check_ins = patient.check_ins.select_related("recorded_by").order_by("-recorded_at")
+    # The alert each check-in joined (if any), read through the reverse relation the alerts
+    # app declares (Alert.check_ins, related_name "alerts"): one query, no import of it.
+    check_ins = (patient.check_ins.select_related("recorded_by").prefetch_related("alerts")
+                 .order_by("-recorded_at"))
     page = Paginator(check_ins, 30).get_page(request.GET.get("page"))
-    alerts = alert_states_for(list(page))
     for check_in in page:
-        check_in.alert = alerts.get(check_in.pk)
+        check_in.alert = next(iter(check_in.alerts.all()), None)
     # The chart covers the current cycle (or the last 42 days outside treatment).
     start, end = cycle_window(patient)
     position = patient.cycle_position(end)

@@ -1,0 +1,68 @@
+"""Thresholds in the admin site: the team and patient admin pages (accounts/admin.py) get
+forms that check thresholds like every other write of them. Registered here, a layer above
+accounts, by replacing those two registrations with subclasses.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin
+
+from accounts import admin as accounts_admin
+from accounts.models import CareTeam, Patient
+from symptoms.services import patient_thresholds_refusals, team_thresholds_refusals
+
+
+class CareTeamAdminForm(forms.ModelForm):
+    """The team's thresholds are checked like every other write of them: against the
+    limits of clinical-rules.md and against the overrides of the team's patients
+    (services.team_thresholds_refusals)."""
+
+    class Meta:
+        model = CareTeam
+        # Every field, as the admin site shows without a form of its own.
+        fields = "__all__"  # noqa: DJ007
+
+    def clean_thresholds(self) -> object:
+        value = self.cleaned_data.get("thresholds") or {}
+        errors = team_thresholds_refusals(self.instance, value)
+        if errors:
+            raise forms.ValidationError(
+                [f"{'thresholds' if k == '__all__' else k}: {v}" for k, v in errors.items()]
+            )
+        return value
+
+
+class PatientAdminForm(forms.ModelForm):
+    """A patient's thresholds are checked like on the Thresholds page: the limits, and no
+    crossing with the team's (services.patient_thresholds_refusals)."""
+
+    class Meta:
+        model = Patient
+        # Every field, as the admin site shows without a form of its own.
+        fields = "__all__"  # noqa: DJ007
+
+    def clean(self) -> dict:
+        data = super().clean()
+        value = data.get("thresholds") or {}
+        team = data.get("care_team")
+        if team is not None and "thresholds" not in self.errors:
+            probe = Patient(care_team=team, thresholds=value)
+            errors = patient_thresholds_refusals(probe, value)
+            if errors:
+                self.add_error("thresholds", [f"{k}: {v}" for k, v in errors.items()])
+        return data
+
+
+admin.site.unregister(CareTeam)
+admin.site.unregister(Patient)
+
+
+@admin.register(CareTeam)
+class CareTeamAdmin(accounts_admin.CareTeamAdmin):
+    form = CareTeamAdminForm
+
+
+@admin.register(Patient)
+class PatientAdmin(accounts_admin.PatientAdmin):
+    form = PatientAdminForm
