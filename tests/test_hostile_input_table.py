@@ -180,9 +180,11 @@ def values_for(kind: str) -> dict[str, str]:
         return _text_values(int(arg), multiline=False)
     if name == "multiline":
         return _text_values(int(arg), multiline=True)
-    if name == "decimal_comma":
+    if name == "temperature":
+        # clinical-rules.md: "Temperatures are kept to one decimal (more are rounded half
+        # up)", and a decimal comma is the point of a phone's keyboard in many languages.
         values = _decimal_values(int(arg))
-        del values["comma"]
+        del values["comma"], values[f"{int(arg) + 1} decimal places"]
         return values
     if name == "password":
         return {**PASSWORD_NUL, **({"1 MB": "x" * 1_000_000} if arg else {})}
@@ -383,9 +385,7 @@ FORMS: dict[str, FormCase] = {
         {"reason": "multiline:1000"}, "accounts.people_views.ClosureForm"),
     "check_in_new": FormCase(
         "patient_user", lambda w: [w["patient"].pk], _check_in_base,
-        # A decimal comma is a decimal point on a patient's phone keyboard (the form says
-        # so): not hostile here.
-        {"temperature": "decimal_comma:1", "spo2": "int", "systolic_bp": "int",
+        {"temperature": "temperature:1", "spo2": "int", "systolic_bp": "int",
          "heart_rate": "int", "stools_above_baseline": "int", "vomiting_episodes_24h": "int",
          "notes": "multiline:2000", "taken_at": "datetime_local"},
         "symptoms.forms.CheckInForm"),
