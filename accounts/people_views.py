@@ -33,7 +33,7 @@ def account_close(request: HttpRequest) -> HttpResponse:
     form = ClosureForm(posted(request))
     pending = request.user.closure_requests.filter(handled_at__isnull=True).first()
     if request.method == "POST" and form.is_valid() and pending is None:
-        ClosureRequest.objects.create(user=request.user, reason=form.cleaned_data["reason"])
+        services.account_close(user=request.user, reason=form.cleaned_data["reason"])
         messages.success(request, "Your request is sent. Your care team will close the "
                                   "account and let you know.")
         return redirect("home")

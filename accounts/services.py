@@ -16,6 +16,7 @@ from accounts.models import (
     STAFF_ROLES,
     CaregiverLink,
     CareTeam,
+    ClosureRequest,
     Invitation,
     Membership,
     Patient,
@@ -325,3 +326,49 @@ def _caregiver_link_for_invitation(invitation: Invitation, user: User, now: date
     link._change_reason = reason
     link.save()
     return link
+
+
+def patient_create(*, team: CareTeam, values: dict[str, object]) -> Patient:
+    """A new patient record in `team` from validated form values (display_name,
+    date_of_birth, hospital_number, time_zone, infusion_start_date, planned_cycles; the
+    caller has checked them, e.g. accounts.forms.PatientForm). Raises IntegrityError if the
+    hospital number was taken meanwhile (the database's unique constraint decides)."""
+    with transaction.atomic():
+        return Patient.objects.create(care_team=team, **values)
+
+
+def team_settings_update(*, team: CareTeam, values: dict[str, object]) -> CareTeam:
+    """Save validated settings of `team` (accounts.team_views.TeamSettingsForm's fields).
+
+    One save, so simple-history records one change with its author (from the request), and
+    the team's post_save moves its open alerts' escalation times (alerts.escalation)."""
+    for name, value in values.items():
+        setattr(team, name, value)
+    team.save()
+    return team
+
+
+class MembershipRemoveRefused(Exception):
+    """A team admin may not remove their own membership: another admin must."""
+
+
+def membership_remove(*, membership: Membership, by: User) -> None:
+    """End `membership` (recorded in the membership history). Raises
+    MembershipRemoveRefused when `by` is the member (a team must not lose its last admin
+    by accident); the caller has checked that `by` manages the team."""
+    if membership.user_id == by.pk:
+        raise MembershipRemoveRefused("You cannot remove yourself; ask another team admin.")
+    with transaction.atomic():
+        membership.delete()
+
+
+def account_close(*, user: User, reason: str) -> ClosureRequest:
+    """A patient's or caregiver's request to close their account, for their care team to
+    act on. Idempotent: while a request is pending, that one is returned and nothing is
+    added. `reason` is free text of at most 1000 characters (checked by the form)."""
+    with transaction.atomic():
+        pending = (ClosureRequest.objects.select_for_update()
+                   .filter(user=user, handled_at__isnull=True).first())
+        if pending is not None:
+            return pending
+        return ClosureRequest.objects.create(user=user, reason=reason)

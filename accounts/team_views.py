@@ -5,12 +5,11 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts import access, team_panels
+from accounts import access, services, team_panels
 from accounts.audit import record_reads
 from accounts.models import CareTeam, Invitation, Membership
 from portal.fields import strict_formfield
@@ -64,7 +63,8 @@ def team_settings(request: HttpRequest, team_id: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         # simple-history records who (HistoryRequestMiddleware) and what; open alerts' due
         # times follow new minutes (alerts.escalation, on the team's post_save).
-        form.save()
+        values = {name: getattr(form.instance, name) for name in form._meta.fields}
+        services.team_settings_update(team=team, values=values)
         messages.success(request, "Team settings saved.")
         return redirect("team_settings", team_id=team.pk)
     # Panels of the apps above (alerts: contacts missing, steps that reached nobody).
@@ -99,10 +99,10 @@ def membership_remove(request: HttpRequest, membership_id: int) -> HttpResponse:
     ).select_related("team", "user").first()
     if membership is None or not access.may_manage_team(request.user, membership.team):
         raise Http404
-    if membership.user_id == request.user.pk:
-        messages.error(request, "You cannot remove yourself; ask another team admin.")
+    try:
+        services.membership_remove(membership=membership, by=request.user)
+    except services.MembershipRemoveRefused as refused:
+        messages.error(request, str(refused))
         return redirect("team_settings", team_id=membership.team_id)
-    with transaction.atomic():
-        membership.delete()  # recorded in the membership history
     messages.success(request, f"{membership.user.full_name} removed from {membership.team}.")
     return redirect("team_settings", team_id=membership.team_id)

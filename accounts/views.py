@@ -81,7 +81,10 @@ def patient_create(request: HttpRequest, team_id: int) -> HttpResponse:
         raise Http404
     form = PatientForm(posted(request), care_team=team)
     if request.method == "POST" and form.is_valid():
-        patient = form.save()
+        # The values as the form put them on its instance (defaults kept for fields a
+        # browser leaves out), saved by the service.
+        values = {name: getattr(form.instance, name) for name in form._meta.fields}
+        patient = services.patient_create(team=team, values=values)
         messages.success(request, f"{patient.display_name} added to {team.name}.")
         return redirect("patient_detail", patient_id=patient.pk)
     return render(request, "accounts/patient_form.html", {"form": form, "team": team})

@@ -228,7 +228,7 @@ NOT_WATCHED = {AccessLog, TOTPDevice, StaticDevice}
 def fingerprint() -> dict[str, list[dict[str, Any]]]:
     """Every row of the project's models (and auth, history), to prove nothing changed."""
     watched = [m for m in apps.get_models()
-               if m._meta.app_label in {"accounts", "symptoms", "auth"}
+               if m._meta.app_label in {"accounts", "symptoms", "alerts", "notifications", "auth"}
                and m not in NOT_WATCHED and not m._meta.proxy]
     return {m._meta.label: list(m._default_manager.order_by("pk").values()) for m in watched}
 
@@ -445,7 +445,7 @@ def _url_names(resolvers=None):
 def _project_form_classes() -> set[str]:
     """Every Form class defined in a module of the apps (admin forms are the admin half's)."""
     found = set()
-    for app in ("accounts", "symptoms", "portal"):
+    for app in ("accounts", "symptoms", "alerts", "notifications", "nursing", "portal"):
         package = importlib.import_module(app)
         for info in pkgutil.walk_packages(package.__path__, f"{app}."):
             if (".migrations" in info.name or ".management" in info.name
