@@ -10,7 +10,6 @@ urlpatterns = [
          name="enrolment_code_create"),
     path("invitation/<str:token>/", invitation_views.invitation_accept,
          name="invitation_accept"),
-    path("staff/", views.staff_home, name="staff_home"),
     path("teams/<int:team_id>/patients/new/", views.patient_create, name="patient_create"),
     path("teams/<int:team_id>/invite-staff/", invitation_views.staff_invitation_create,
          name="staff_invitation_create"),

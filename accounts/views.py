@@ -17,14 +17,13 @@ from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import access, enrolment, services
-from accounts.audit import record_read, record_reads
+from accounts.audit import record_read
 from accounts.forms import (
     PatientForm,
     TokenForm,
 )
 from accounts.models import CaregiverLink
 from accounts.ratelimits import limit_by_user
-from accounts.selectors import links_ending_soon, not_checked_in_today
 from portal.http import posted
 
 
@@ -47,30 +46,6 @@ def home(request: HttpRequest) -> HttpResponse:
         return redirect("staff_home")
     patients = list(access.patients_for(user).select_related("care_team").order_by("display_name"))
     return render(request, "accounts/home.html", {"patients": patients})
-
-
-@login_required
-@require_safe
-def staff_home(request: HttpRequest) -> HttpResponse:
-    if not request.user.is_care_staff:
-        raise Http404
-    teams = access.teams_for(request.user)
-    patients = list(
-        access.patients_for(request.user).select_related("care_team").order_by("display_name")
-    )
-    # Names, hospital numbers and ages of every patient listed (the other lists on the page
-    # name a subset of them): in the read log, once per LIST_READ_WINDOW.
-    record_reads(request, patients, "view staff home")
-    return render(
-        request,
-        "accounts/staff_home.html",
-        {
-            "teams": list(teams.order_by("name")),
-            "patients": patients,
-            "not_checked_in": not_checked_in_today(teams),
-            "links_ending": links_ending_soon(teams),
-        },
-    )
 
 
 @login_required

@@ -51,4 +51,4 @@ def patient_timeline(request: HttpRequest, patient_id: int) -> HttpResponse:
         "alerts": patient_alerts(patient),
         "viewer_tz": request.user.time_zone,
     }
-    return render(request, "symptoms/patient_timeline.html", context)
+    return render(request, "nursing/patient_timeline.html", context)

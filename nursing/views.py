@@ -105,7 +105,7 @@ def alert_list(request: HttpRequest) -> HttpResponse:
     # findings), the live refresh too; a refresh within audit.LIST_READ_WINDOW is one read.
     record_reads(request, [a.patient_id for a in page] + [d.patient_id for d in failed],
                  "view queue")
-    template = "alerting/_queue.html" if request.GET.get("partial") else "alerting/alert_list.html"
+    template = "nursing/_queue.html" if request.GET.get("partial") else "nursing/alert_list.html"
     return render(request, template, context)
 
 
@@ -133,7 +133,7 @@ def _detail(request: HttpRequest, alert: Alert, *, status: int = 200,
     field (status 400)."""
     record_read(request, alert.patient, "view alert")
     deliveries = alert.deliveries.order_by("created_at", "pk")
-    return render(request, "alerting/alert_detail.html", {
+    return render(request, "nursing/alert_detail.html", {
         "alert": alert,
         "attachments": _attachments(request, alert),
         "deliveries": deliveries,

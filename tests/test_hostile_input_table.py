@@ -325,7 +325,7 @@ def _alert_base(world: dict, **extra: str) -> dict[str, str]:
 
 
 CHECK_IN_OWNER = "check-in engineer (symptoms/forms.py)"
-THRESHOLDS_OWNER = "check-in engineer (symptoms/threshold_forms.py)"
+THRESHOLDS_OWNER = "check-in engineer (nursing/threshold_forms.py)"
 ALERT_OWNER = "alert engineer (nursing/views.py)"
 
 FORMS: dict[str, FormCase] = {
@@ -395,7 +395,7 @@ FORMS: dict[str, FormCase] = {
          "spo2_amber_below": "int", "bp_low_below": "int", "diarrhoea_amber": "int",
          "diarrhoea_red": "int", "vomiting_amber": "int", "vomiting_red": "int",
          "reason": "multiline:1000"},
-        "symptoms.threshold_forms.PatientThresholdsForm"),
+        "nursing.threshold_forms.PatientThresholdsForm"),
     "alert_resolve": FormCase(
         "nurse", lambda w: [w["alert"].pk],
         lambda w: _alert_base(w, outcome="advice_given", note="Called back"),

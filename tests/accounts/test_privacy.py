@@ -275,8 +275,9 @@ def test_admin_of_two_teams_cannot_end_a_place_through_the_wrong_team(
 
 
 def test_team_scoped_reads_fail_closed_without_a_team(db, patient):
-    from accounts import access, selectors
+    from accounts import access
     from accounts.models import CareTeam, Patient
+    from nursing import selectors
 
     for missing in (None, CareTeam(), Patient.objects.all()):
         with pytest.raises(access.ScopeMissing):

@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import CareTeam
-from accounts.selectors import links_ending_soon, not_checked_in_today
+from nursing.selectors import links_ending_soon, not_checked_in_today
 from symptoms import services
 from tests.factories import CaregiverLinkFactory, PatientFactory
 from triage.validation import parse_check_in

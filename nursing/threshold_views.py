@@ -1,0 +1,56 @@
+"""The Thresholds page: a nurse or clinician of the team tightens a patient's thresholds."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from accounts import access
+from accounts.audit import record_read
+from accounts.models import Role
+from nursing.threshold_forms import PatientThresholdsForm
+from portal.http import posted
+from symptoms import services
+from symptoms.thresholds import ruleset_for_patient, team_base, threshold_conflicts
+from triage.rules import OverridesRefused
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def patient_thresholds(request: HttpRequest, patient_id: int) -> HttpResponse:
+    """A nurse or clinician of the team tightens this patient's thresholds, with a reason."""
+    patient = access.patient_for(request.user, patient_id)
+    if request.user.role not in (Role.NURSE, Role.CLINICIAN):
+        raise Http404
+    record_read(request, patient, "view thresholds")
+    base = team_base(patient)
+    in_force = ruleset_for_patient(patient)
+    form = PatientThresholdsForm(
+        posted(request), base=base, current=patient.thresholds, in_force=in_force
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.thresholds_set(
+                changed_by=request.user, reason=form.cleaned_data["reason"],
+                overrides=form.overrides(), patient=patient,
+            )
+        except OverridesRefused as refused:
+            form.add_override_errors(refused.errors)
+        else:
+            messages.success(request, f"Thresholds for {patient.display_name} saved.")
+            return redirect("patient_thresholds", patient_id=patient.pk)
+    return render(
+        request,
+        "nursing/patient_thresholds.html",
+        {
+            "patient": patient,
+            "form": form,
+            "in_force": in_force,
+            "conflicts": threshold_conflicts(patient),
+            "changes": patient.threshold_changes.select_related("changed_by")[:50],
+        },
+        status=400 if form.is_bound and form.errors else 200,
+    )
