@@ -1,6 +1,6 @@
 """Every `next` the portal follows is a local path, never a view name to reverse nor another
 site (issue 11, "Input": `next=id` answered 500 on the alert views; the sign-in steps read
-`next` the same way). The alert views' own tests: tests/alerting/test_acknowledge_resolve.py."""
+`next` the same way). The alert views' own tests: tests/alerts/test_acknowledge_resolve.py."""
 
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import expect
 
 from alerts.models import Alert, AlertState
-from tests.alerting.conftest import record
+from tests.alerts.conftest import record
 from tests.e2e.conftest import PHONE
 from tests.e2e.test_queue import sign_in
 

@@ -2,7 +2,7 @@
 redis-server of the test's own that can be stopped and paused, a database that worker
 threads share, and the short retry settings."""
 
-from tests.alerting.conftest import (  # noqa: F401 - fixtures, found by pytest by name
+from tests.alerts.conftest import (  # noqa: F401 - fixtures, found by pytest by name
     _alert_settings,
     _local_redis,
     broker_url,

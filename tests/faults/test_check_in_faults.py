@@ -28,8 +28,8 @@ from notifications import tasks as notification_tasks
 from notifications.models import Delivery, DeliveryState
 from symptoms import services
 from symptoms.models import CheckIn
-from tests.alerting.conftest import broker
-from tests.alerting.support import ROOT, RedisServer, wait_until
+from tests.alerts.conftest import broker
+from tests.alerts.support import ROOT, RedisServer, wait_until
 from tests.factories import PASSWORD, PatientFactory
 from triage.validation import parse_check_in
 

@@ -24,8 +24,8 @@ from django.contrib.auth.hashers import make_password
 
 from notifications.models import Delivery, DeliveryState
 from symptoms.models import CheckIn
-from tests.alerting.conftest import broker
-from tests.alerting.support import ROOT, RedisServer, free_port, wait_until
+from tests.alerts.conftest import broker
+from tests.alerts.support import ROOT, RedisServer, free_port, wait_until
 from tests.factories import PASSWORD
 from tests.faults.test_check_in_faults import ADVICE_WITHIN, CALL_NOW, _sweep_until_sent
 

@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.alerting.support import REDIS_SERVER, RedisServer
+from tests.alerts.support import REDIS_SERVER, RedisServer
 from tests.conftest import require
 from tests.proxy.stack import NGINX, Stack
 

@@ -14,7 +14,7 @@ from alerts.models import Alert
 from alerts.sweeps import alerts_escalate
 from notifications.models import Delivery, Purpose
 from notifications.outbox import delivery_send
-from tests.alerting.conftest import record
+from tests.alerts.conftest import record
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from alerts.undeliverable import team_missing_contacts
 from notifications.health import health_report
 from notifications.models import Channel, Delivery, DeliveryState, Purpose
 from notifications.outbox import delivery_send
-from tests.alerting.conftest import record, use_smtp
+from tests.alerts.conftest import record, use_smtp
 
 START = datetime(2025, 6, 2, 9, 0, tzinfo=UTC)
 

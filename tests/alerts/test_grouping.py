@@ -5,7 +5,7 @@ from __future__ import annotations
 from alerts.models import Alert, AlertState
 from alerts.services import alert_resolve
 from notifications.models import Channel, Delivery, Purpose
-from tests.alerting.conftest import record, record_and_roll_back
+from tests.alerts.conftest import record, record_and_roll_back
 
 FEVER = {"temperature_c": 38.2}
 HEADACHE = {"symptoms": {"headache": 2}}  # amber

@@ -25,8 +25,8 @@ from alerts.models import Alert, AlertState
 from alerts.sweeps import alerts_escalate
 from notifications.dispatch import deliveries_enqueue
 from notifications.models import Channel, Delivery, DeliveryState, Purpose
-from tests.alerting.conftest import broker, record
-from tests.alerting.support import ROOT, wait_until
+from tests.alerts.conftest import broker, record
+from tests.alerts.support import ROOT, wait_until
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 

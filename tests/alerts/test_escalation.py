@@ -14,7 +14,7 @@ from alerts.models import Alert
 from alerts.services import alert_acknowledge, alert_raise, alert_resolve
 from alerts.sweeps import BATCH, alerts_escalate
 from notifications.models import Delivery, Purpose
-from tests.alerting.conftest import record
+from tests.alerts.conftest import record
 from tests.factories import PatientFactory
 
 START = datetime(2025, 6, 2, 9, 0, tzinfo=UTC)

@@ -11,7 +11,7 @@ import time_machine
 from alerts.models import Alert, MissedCheckIn
 from alerts.sweeps import missed_check_ins_sweep
 from notifications.models import Delivery, Purpose
-from tests.alerting.conftest import record
+from tests.alerts.conftest import record
 
 
 def at(year, month, day, hour, minute=0) -> datetime:

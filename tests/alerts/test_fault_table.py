@@ -29,8 +29,8 @@ from notifications.models import (
     Heartbeat,
     Purpose,
 )
-from tests.alerting.conftest import record
-from tests.alerting.support import BeatProcess, SmtpServer, WorkerProcess, wait_until
+from tests.alerts.conftest import record
+from tests.alerts.support import BeatProcess, SmtpServer, WorkerProcess, wait_until
 from tests.factories import PatientFactory, UserFactory
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -104,7 +104,7 @@ def assert_nothing_lost(rows: list[Delivery], smtp: SmtpServer) -> None:
             assert row.state == DeliveryState.FAILED, row
             # Its fallback was sent, or (a team with no phone to fall back to) it is a
             # failure on channel "none" that the queue, /healthz and team settings show
-            # (alert lifecycle, tests/alerting/test_undeliverable.py): seen, not lost.
+            # (alert lifecycle, tests/alerts/test_undeliverable.py): seen, not lost.
             assert Delivery.objects.filter(fallback_for=row).filter(
                 Q(state=DeliveryState.SENT)
                 | Q(channel=Channel.NONE, state=DeliveryState.FAILED)).exists(), row

@@ -18,8 +18,8 @@ from alerts.tasks import alerts_sweep_task
 from notifications.models import Delivery, DeliveryState
 from notifications.tasks import delivery_send_task
 from portal.celery import ALERT_QUEUES
-from tests.alerting.conftest import broker, record
-from tests.alerting.support import RedisServer, wait_until
+from tests.alerts.conftest import broker, record
+from tests.alerts.support import RedisServer, wait_until
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 

@@ -19,7 +19,7 @@ from alerts.services import (
     alert_resolve,
 )
 from notifications.models import Delivery, DeliveryState, Purpose
-from tests.alerting.conftest import record
+from tests.alerts.conftest import record
 from tests.factories import StaffFactory
 
 

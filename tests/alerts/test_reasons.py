@@ -20,8 +20,8 @@ from alerts.sweeps import alerts_escalate
 from notifications.dispatch import deliveries_enqueue
 from notifications.models import Channel, Delivery, DeliveryState, Purpose, RecipientRole
 from notifications.outbox import delivery_send
-from tests.alerting.conftest import record
-from tests.alerting.support import wait_until
+from tests.alerts.conftest import record
+from tests.alerts.support import wait_until
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from alerts.models import Alert
 from alerts.sweeps import deliveries_due, deliveries_unstick
 from notifications.models import Channel, Delivery, DeliveryState, Purpose
 from notifications.outbox import backoff_seconds, delivery_send
-from tests.alerting.conftest import record, use_smtp
+from tests.alerts.conftest import record, use_smtp
 
 
 @pytest.fixture
@@ -84,7 +84,7 @@ def test_a_permanent_refusal_fails_at_once_and_with_no_phone_is_a_visible_failur
 ):
     # The team has no duty phone: the fallback is not a queue row "sent" to nobody but a
     # failure on channel "none" that the queue, /healthz and team settings show (issue 10,
-    # kind 2; tests/alerting/test_undeliverable.py has the rest).
+    # kind 2; tests/alerts/test_undeliverable.py has the rest).
     smtp.mailbox.refuse = "550 5.1.1 No such mailbox"
     outcome = send(notice())
     row = notice()

@@ -9,8 +9,8 @@ from celery.contrib.testing.worker import start_worker
 
 from alerts.models import Alert
 from notifications.models import Delivery, DeliveryState
-from tests.alerting.conftest import broker, record, record_and_roll_back, sqla_broker_url
-from tests.alerting.support import wait_until
+from tests.alerts.conftest import broker, record, record_and_roll_back, sqla_broker_url
+from tests.alerts.support import wait_until
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 

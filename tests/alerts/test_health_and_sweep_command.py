@@ -13,7 +13,7 @@ from django.utils import timezone
 from alerts.sweeps import heartbeat_record
 from notifications.dispatch import broker_bypassed
 from notifications.models import Delivery, DeliveryState, Heartbeat
-from tests.alerting.conftest import broker, record
+from tests.alerts.conftest import broker, record
 
 TOKEN = "monitoring-" + "7" * 40
 MONITOR = {"HTTP_AUTHORIZATION": f"Bearer {TOKEN}"}

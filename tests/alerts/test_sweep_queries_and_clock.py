@@ -18,7 +18,7 @@ from alerts import sweeps
 from alerts.models import Alert, MissedCheckIn
 from alerts.sweeps import missed_check_ins_sweep, sweep_run
 from notifications.models import Delivery, Heartbeat, Purpose
-from tests.alerting.conftest import record
+from tests.alerts.conftest import record
 from tests.factories import CaregiverLinkFactory, PatientFactory, UserFactory
 
 LONG_AGO = datetime(2025, 1, 1, 9, tzinfo=UTC)

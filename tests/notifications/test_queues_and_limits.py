@@ -16,8 +16,8 @@ from notifications.dispatch import broker_bypassed, deliveries_enqueue, queue_fo
 from notifications.models import Delivery, DeliveryState, Heartbeat, Purpose
 from notifications.tasks import delivery_send_task
 from portal.celery import ALERT_QUEUES, app
-from tests.alerting.conftest import broker, record, sqla_broker_url
-from tests.alerting.support import ROOT, wait_until
+from tests.alerts.conftest import broker, record, sqla_broker_url
+from tests.alerts.support import ROOT, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

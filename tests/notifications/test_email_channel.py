@@ -7,8 +7,8 @@ import pytest
 
 from notifications import channels
 from notifications.channels import ChannelError, EmailChannel, Message
-from tests.alerting.conftest import use_smtp
-from tests.alerting.support import SmtpServer
+from tests.alerts.conftest import use_smtp
+from tests.alerts.support import SmtpServer
 
 MESSAGE = Message(subject="RED alert", text="text", html="<p>html</p>", sms="sms")
 

@@ -27,7 +27,7 @@ from django.db import connection, transaction
 from notifications.channels.sms import LocmemBackend
 from notifications.models import Delivery
 from symptoms.services import check_in_record
-from tests.alerting.support import (
+from tests.alerts.support import (
     REDIS_SERVER,
     ROOT,
     RedisServer,

@@ -13,8 +13,8 @@ from alerts.tasks import alerts_sweep_task
 from notifications.dispatch import broker_bypassed, deliveries_enqueue
 from notifications.models import Delivery, DeliveryAttempt, DeliveryState, Purpose
 from notifications.outbox import delivery_send
-from tests.alerting.conftest import record, use_smtp
-from tests.alerting.support import SmtpServer, wait_until
+from tests.alerts.conftest import record, use_smtp
+from tests.alerts.support import SmtpServer, wait_until
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 

@@ -26,8 +26,8 @@ from notifications.channels import ChannelError, EmailChannel, Message, SmsChann
 from notifications.dispatch import broker_bypassed
 from notifications.models import Channel, Delivery, DeliveryAttempt, DeliveryState, Purpose
 from notifications.outbox import delivery_send
-from tests.alerting.conftest import record, use_smtp
-from tests.alerting.support import SmtpServer, wait_until
+from tests.alerts.conftest import record, use_smtp
+from tests.alerts.support import SmtpServer, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
