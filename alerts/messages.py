@@ -1,4 +1,4 @@
-"""The words of each message, from templates/emails/ (email) and templates/alerting/ (SMS).
+"""The words of each message: templates/alerts/emails/ (email) and templates/alerts/ (SMS).
 
 Email and SMS leave the hospital, so what an alert message says is the care team's choice
 (`CareTeam.alert_message_detail`, team settings):
@@ -72,15 +72,15 @@ def _context(delivery: Delivery) -> dict[str, object]:
 
 
 def message_for(delivery: Delivery) -> Message:
-    """The alert or reminder text of this row (templates emails/*, alerting/sms_*), with
+    """The alert or reminder text of this row (templates alerts/emails/*, alerts/sms_*), with
     the row's one Message-ID. Raises TemplateDoesNotExist only on a broken install."""
     context = _context(delivery)
     kind = "reminder" if context["purpose"] == Purpose.REMINDER else "alert"
-    subject = render_to_string(f"emails/{kind}_subject.txt", context)
+    subject = render_to_string(f"alerts/emails/{kind}_subject.txt", context)
     return Message(
         subject=" ".join(subject.split()),
-        text=render_to_string(f"emails/{kind}_body.txt", context),
-        html=render_to_string(f"emails/{kind}_body.html", context),
-        sms=" ".join(render_to_string(f"alerting/sms_{kind}.txt", context).split()),
+        text=render_to_string(f"alerts/emails/{kind}_body.txt", context),
+        html=render_to_string(f"alerts/emails/{kind}_body.html", context),
+        sms=" ".join(render_to_string(f"alerts/sms_{kind}.txt", context).split()),
         message_id=message_id_for(delivery),
     )

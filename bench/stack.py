@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from tests.alerting.support import REDIS_SERVER, RedisServer, SmtpServer, free_port
+from tests.alerts.support import REDIS_SERVER, RedisServer, SmtpServer, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DATABASE = "homeline_bench"

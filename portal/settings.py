@@ -450,6 +450,6 @@ CELERY_BEAT_SCHEDULE = {
 if DJANGO_ENV == "test" and CELERY_BROKER_URL.startswith(f"sqla+sqlite:///{VAR_DIR}"):
     # A test that commits a check-in publishes a task; without a broker of its own it must
     # not leave it in the development broker, where `make run`'s worker would find it.
-    # Tests that run a real worker give it a real broker (tests/alerting/conftest.py).
+    # Tests that run a real worker give it a real broker (tests/alerts/conftest.py).
     CELERY_BROKER_URL = "memory://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {}
