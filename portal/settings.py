@@ -151,6 +151,12 @@ AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 # Off: axes would also wipe this address's failures against other accounts. A successful
 # sign-in clears only that account's failures from that address (accounts/lockout.py).
 AXES_RESET_ON_SUCCESS = False
+# A try refused because a lock already stands (on the address or on the account) checks no
+# password and is not a new failure against any account. Counting it (axes' default) let a
+# locked address keep adding failures to other accounts until they locked too, and the
+# owner's right password, refused by the account's lock, counted as a failure of theirs.
+# A lock therefore lasts AXES_COOLOFF_TIME from the failure that set it.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_USERNAME_FORM_FIELD = "username"
 AXES_USERNAME_CALLABLE = "accounts.lockout.axes_username"
@@ -216,6 +222,9 @@ RATE_INVITATION = env.str("RATE_INVITATION", default="10/h")
 # Per account: entering a team admin's one-time enrolment code (accounts/enrolment.py).
 RATE_ENROLMENT_CODE = env.str("RATE_ENROLMENT_CODE", default="10/h")
 OTP_TOTP_ISSUER = "Homeline"
+# The admin site never shows an existing authenticator's secret or backup codes: whoever
+# read them could act as that nurse, and the read would look like her.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "Europe/London"  # only the default for display; storage is UTC

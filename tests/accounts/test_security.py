@@ -478,3 +478,40 @@ def test_failures_are_stored_under_the_account_as_sign_in_finds_it(nurse):
     sign_in(from_address(1), "  NURSE@Example.ORG ", "wrong")
     assert list(AccessAttempt.objects.values_list("username", flat=True)) == [
         "nurse@example.org"]
+
+
+# A request refused because of an existing lock is not a new failure ---------------------------
+
+def test_a_locked_address_cannot_lock_other_accounts_out(db):
+    """Issue 11 follow-up (trial item 1): one wrong password each for five accounts locks
+    the address; five more tries at victim6 from it are refused without counting, so the
+    owner still signs in from elsewhere with the right password."""
+    from axes.models import AccessAttempt
+
+    from tests.factories import UserFactory
+
+    for n in range(3, 8):
+        UserFactory(email=f"victim{n}@example.org")
+    attacker = Client(REMOTE_ADDR="203.0.113.5")
+    answers = [sign_in(attacker, f"victim{n}@example.org", "wrong").status_code
+               for n in range(3, 8)]
+    assert answers == [200, 200, 200, 200, 429]  # the fifth failure locks the address
+    for _ in range(5):
+        assert sign_in(attacker, "victim6@example.org", "wrong").status_code == 429
+    assert AccessAttempt.objects.get(username="victim6@example.org").failures_since_start == 1
+    owner = Client(REMOTE_ADDR="198.51.100.6")
+    assert sign_in(owner, "victim6@example.org").status_code == 302
+
+
+def test_the_right_password_refused_by_an_account_lock_is_not_a_failure(patient):
+    guesser = Client(REMOTE_ADDR="203.0.113.6")
+    for _ in range(5):
+        sign_in(guesser, "sam@example.org", "guess")
+    owner = Client(REMOTE_ADDR="198.51.100.8")
+    assert sign_in(owner, "sam@example.org").status_code == 429  # the account is locked
+    from axes.models import AccessAttempt
+
+    assert not AccessAttempt.objects.filter(ip_address="198.51.100.8").exists()
+    # Nor does a locked address's try at another account count against that account.
+    assert sign_in(guesser, "sam@example.org", "guess").status_code == 429
+    assert AccessAttempt.objects.get(ip_address="203.0.113.6").failures_since_start == 5
