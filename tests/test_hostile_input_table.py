@@ -324,9 +324,7 @@ def _alert_base(world: dict, **extra: str) -> dict[str, str]:
     return {"seen_version": str(getattr(alert, "version", 1)), **extra}
 
 
-CHECK_IN_OWNER = "check-in engineer (symptoms/forms.py)"
 THRESHOLDS_OWNER = "check-in engineer (symptoms/threshold_forms.py)"
-ALERT_OWNER = "alert engineer (symptoms/alerting/views.py)"
 
 FORMS: dict[str, FormCase] = {
     "login": FormCase(
@@ -395,7 +393,13 @@ FORMS: dict[str, FormCase] = {
          "spo2_amber_below": "int", "bp_low_below": "int", "diarrhoea_amber": "int",
          "diarrhoea_red": "int", "vomiting_amber": "int", "vomiting_red": "int",
          "reason": "multiline:1000"},
-        "symptoms.threshold_forms.PatientThresholdsForm"),
+        "symptoms.threshold_forms.PatientThresholdsForm",
+        xfail={f"reason/{case_id}": f"{THRESHOLDS_OWNER}: the reason is a plain CharField "
+               "(portal.fields.StrictTextField(multiline=True) would refuse it)"
+               for case_id in ("bell (C0)", "escape sequence (C0)", "delete",
+                               "next line (C1)", "CSI (C1)", "right-to-left override",
+                               "left-to-right embedding", "right-to-left isolate",
+                               "pop directional isolate")}),
     "alert_resolve": FormCase(
         "nurse", lambda w: [w["alert"].pk],
         lambda w: _alert_base(w, outcome="advice_given", note="Called back"),
