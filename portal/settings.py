@@ -300,7 +300,9 @@ else:
 # Production hardening (`manage.py check --deploy --fail-level WARNING` passes).
 if PRODUCTION:
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    # No SECURE_PROXY_SSL_HEADER: Django would believe X-Forwarded-Proto from anyone who
+    # reaches gunicorn. gunicorn sets the scheme (wsgi.url_scheme) from that header only
+    # when it comes from FORWARDED_ALLOW_IPS, the proxy (portal/gunicorn.conf.py).
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True

@@ -334,19 +334,20 @@ FORMS: dict[str, FormCase] = {
         stores=False),
     "password_reset": FormCase(
         "anonymous", lambda w: [], lambda w: {"email": "sam@example.org"},
-        {"email": "email"}, "django.contrib.auth.forms.PasswordResetForm", stores=False),
+        {"email": "email"}, "accounts.forms.StrictPasswordResetForm", stores=False),
     "password_change": FormCase(
         "patient_user", lambda w: [],
         lambda w: {"old_password": PASSWORD, "new_password1": "another long phrase 88",
                    "new_password2": "another long phrase 88"},
-        {"old_password": "password", "new_password1": "password", "new_password2": "password"},
-        "django.contrib.auth.forms.PasswordChangeForm"),
+        {"old_password": "password:256", "new_password1": "password:256",
+         "new_password2": "password:256"},
+        "accounts.forms.StrictPasswordChangeForm"),
     "password_reset_confirm": FormCase(
         "anonymous", lambda w: [],
         lambda w: {"new_password1": "another long phrase 88",
                    "new_password2": "another long phrase 88"},
-        {"new_password1": "password", "new_password2": "password"},
-        "django.contrib.auth.forms.SetPasswordForm",
+        {"new_password1": "password:256", "new_password2": "password:256"},
+        "accounts.forms.StrictSetPasswordForm",
         url_after=_reset_path),
     "invitation_accept": FormCase(
         "anonymous", lambda w: [_invitation_token(w)],
