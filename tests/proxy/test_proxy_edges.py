@@ -117,3 +117,34 @@ def test_the_encoded_invitation_path_is_routed_as_an_invitation(stack):
     of the invitation page shows it was the invitation view that answered)."""
     answer = Browser(stack, "127.0.0.12").get("/accounts/%69nvitation/SECRETTOKENA3/")
     assert answer.header("Referrer-Policy") == "no-referrer"
+
+
+# gunicorn's control socket is never shared between instances ---------------------------------
+
+def _gunicorn_config(**env: str) -> dict[str, str]:
+    import os
+    import subprocess
+    import sys
+
+    from tests.proxy.stack import ROOT
+
+    result = subprocess.run(
+        [sys.executable, "-m", "gunicorn", "--print-config", "--config",
+         "portal/gunicorn.conf.py", "portal.wsgi"],
+        cwd=ROOT, env={**os.environ, "DJANGO_ENV": "test", **env}, capture_output=True,
+        text=True, timeout=60, check=True)
+    return {name.strip(): value.strip() for name, _, value in
+            (line.partition("=") for line in result.stdout.splitlines()) if value}
+
+
+def test_gunicorn_control_socket_is_off_unless_set_per_instance(tmp_path):
+    """gunicorn 25.1+ opens ~/.gunicorn/gunicorn.ctl by default, one path for every
+    instance on the host; Homeline's config turns it off, or uses the path given."""
+    config = _gunicorn_config()
+    assert config["control_socket_disable"] == "True"
+    own = str(tmp_path / "web.ctl")
+    config = _gunicorn_config(GUNICORN_CONTROL_SOCKET=own)
+    assert config["control_socket_disable"] == "False"
+    assert config["control_socket"] == own
+    # The scheme is believed from the proxy's address only, from one header only.
+    assert config["secure_scheme_headers"] == "{'X-FORWARDED-PROTO': 'https'}"
