@@ -324,7 +324,6 @@ def _alert_base(world: dict, **extra: str) -> dict[str, str]:
     return {"seen_version": str(getattr(alert, "version", 1)), **extra}
 
 
-THRESHOLDS_OWNER = "check-in engineer (symptoms/threshold_forms.py)"
 
 FORMS: dict[str, FormCase] = {
     "login": FormCase(
@@ -394,13 +393,7 @@ FORMS: dict[str, FormCase] = {
          "spo2_amber_below": "int", "bp_low_below": "int", "diarrhoea_amber": "int",
          "diarrhoea_red": "int", "vomiting_amber": "int", "vomiting_red": "int",
          "reason": "multiline:1000"},
-        "symptoms.threshold_forms.PatientThresholdsForm",
-        xfail={f"reason/{case_id}": f"{THRESHOLDS_OWNER}: the reason is a plain CharField "
-               "(portal.fields.StrictTextField(multiline=True) would refuse it)"
-               for case_id in ("bell (C0)", "escape sequence (C0)", "delete",
-                               "next line (C1)", "CSI (C1)", "right-to-left override",
-                               "left-to-right embedding", "right-to-left isolate",
-                               "pop directional isolate")}),
+        "symptoms.threshold_forms.PatientThresholdsForm"),
     "alert_resolve": FormCase(
         "nurse", lambda w: [w["alert"].pk],
         lambda w: _alert_base(w, outcome="advice_given", note="Called back"),
