@@ -324,7 +324,6 @@ def _alert_base(world: dict, **extra: str) -> dict[str, str]:
     return {"seen_version": str(getattr(alert, "version", 1)), **extra}
 
 
-
 FORMS: dict[str, FormCase] = {
     "login": FormCase(
         "anonymous", lambda w: [], lambda w: {"username": "sam@example.org",
