@@ -208,3 +208,24 @@ class StrictPasswordChangeForm(PasswordChangeForm):
         "New password", "new-password",
         help_text=password_validation.password_validators_help_text_html())
     new_password2 = _password_field("Type the new password again", "new-password")
+
+
+def _admin_login_form_base() -> type:
+    # Imported here: django_otp.admin imports the admin site at module level.
+    from django_otp.admin import OTPAdminAuthenticationForm
+
+    return OTPAdminAuthenticationForm
+
+
+class StrictAdminLoginForm(_admin_login_form_base()):
+    """The admin site's sign-in (django-otp's, asking for the code too) with the portal
+    sign-in's strict boxes and messages (portal/urls.py sets it on the admin site)."""
+
+    username = StrictEmailField(
+        label="Email address",
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}),
+    )
+    password = _password_field("Password", "current-password")
+    otp_token = StrictTextField(
+        label="Code from your authenticator app", required=False, max_length=64,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code"}))

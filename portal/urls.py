@@ -6,6 +6,7 @@ from django_otp.admin import OTPAdminSite
 from accounts import views as account_views
 from accounts.forms import (
     EmailLoginForm,
+    StrictAdminLoginForm,
     StrictPasswordChangeForm,
     StrictPasswordResetForm,
     StrictSetPasswordForm,
@@ -15,6 +16,8 @@ from portal.fields import harden_admin_site
 
 # The admin site asks for a verified second factor like every staff page.
 admin.site.__class__ = OTPAdminSite
+# ... with the portal sign-in's strict boxes and messages (accounts/forms.py).
+admin.site.login_form = StrictAdminLoginForm
 # Every admin form parses its fields strictly (portal/fields.py), third-party ones too.
 harden_admin_site(admin.site)
 

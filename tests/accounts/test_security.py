@@ -634,3 +634,19 @@ def test_enrolment_code_box_is_strict(client, nurse, value, message):
     response = client.post(reverse("two_factor_code"), {"code": value})
     assert response.status_code == 200
     assert message in response.content.decode()
+
+
+@pytest.mark.parametrize(("data", "message"), [
+    ({"username": "nurse\x00@example.org", "password": "x"},
+     "Email address: contains a control character (NUL)"),
+    ({"username": "a" * 290 + "@example.org", "password": "x"},
+     "Email address: at most 254 characters"),
+    ({"username": "nurse@example.org", "password": "x\x00y"},
+     "Password: contains a control character (NUL)"),
+    ({"username": "nurse@example.org", "password": PASSWORD, "otp_token": "12\x0034"},
+     "Code from your authenticator app: contains a control character (NUL)"),
+])
+def test_admin_sign_in_boxes_are_strict(client, nurse, data, message):
+    response = client.post("/admin/login/", data)
+    assert response.status_code == 200
+    assert message in response.content.decode()
