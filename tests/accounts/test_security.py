@@ -650,3 +650,14 @@ def test_admin_sign_in_boxes_are_strict(client, nurse, data, message):
     response = client.post("/admin/login/", data)
     assert response.status_code == 200
     assert message in response.content.decode()
+
+
+def test_a_body_over_the_upload_limit_answers_400_with_the_call_advice(client, db):
+    """Django refuses a body over DATA_UPLOAD_MAX_MEMORY_SIZE itself; its page
+    (templates/400.html, no database) still tells a patient to call."""
+    response = client.post(reverse("password_reset"), {"email": "x" * 3_000_000})
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "nothing was saved" in page
+    assert "call your 24-hour hospital line now" in page
+    assert 'href="tel:999"' in page
