@@ -4,7 +4,12 @@ import re
 
 from django import forms
 from django.contrib.auth import password_validation
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import (
+    AuthenticationForm,
+    PasswordChangeForm,
+    PasswordResetForm,
+    SetPasswordForm,
+)
 
 from accounts.models import CareTeam, Patient, Role
 from portal.fields import (
@@ -132,7 +137,9 @@ class AcceptInvitationForm(forms.Form):
 
 
 class TokenForm(forms.Form):
-    token = forms.CharField(
+    # Strict (portal/fields.py): NUL, control characters and over-long input are refused
+    # naming the field, before the digits check.
+    token = StrictTextField(
         label="6-digit code from your authenticator app",
         max_length=8,
         widget=forms.TextInput(
@@ -146,3 +153,79 @@ class TokenForm(forms.Form):
         if not re.fullmatch(r"[0-9]{6}", token):
             raise forms.ValidationError("Enter the 6 digits your app shows.")
         return token
+
+
+def _password_field(label: str, autocomplete: str, **kwargs: object) -> StrictTextField:
+    """A password box as the sign-in form's: strict, never stripped, at most
+    PASSWORD_MAX_LENGTH characters."""
+    return StrictTextField(
+        label=label,
+        max_length=PASSWORD_MAX_LENGTH,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": autocomplete}),
+        **kwargs,
+    )
+
+
+class StrictPasswordResetForm(PasswordResetForm):
+    """Django's password reset with the sign-in form's email field, and every link built
+    from settings.SITE_URL: never from the request's Host header, which a client chooses
+    among ALLOWED_HOSTS (a link to a host of their choosing would carry the token there).
+    """
+
+    email = StrictEmailField(
+        label="Email address",
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}),
+    )
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        from urllib.parse import urlsplit
+
+        from django.conf import settings
+
+        site = urlsplit(settings.SITE_URL)
+        kwargs["domain_override"] = site.netloc
+        kwargs["use_https"] = site.scheme == "https"
+        kwargs["extra_email_context"] = {**(kwargs.get("extra_email_context") or {}),
+                                         "site_url": settings.SITE_URL}
+        super().save(*args, **kwargs)
+
+
+class StrictSetPasswordForm(SetPasswordForm):
+    """Choosing a new password from a reset link: strict password boxes."""
+
+    new_password1 = _password_field(
+        "New password", "new-password",
+        help_text=password_validation.password_validators_help_text_html())
+    new_password2 = _password_field("Type the new password again", "new-password")
+
+
+class StrictPasswordChangeForm(PasswordChangeForm):
+    """Changing one's password while signed in: strict password boxes."""
+
+    old_password = _password_field("Current password", "current-password")
+    new_password1 = _password_field(
+        "New password", "new-password",
+        help_text=password_validation.password_validators_help_text_html())
+    new_password2 = _password_field("Type the new password again", "new-password")
+
+
+def _admin_login_form_base() -> type:
+    # Imported here: django_otp.admin imports the admin site at module level.
+    from django_otp.admin import OTPAdminAuthenticationForm
+
+    return OTPAdminAuthenticationForm
+
+
+class StrictAdminLoginForm(_admin_login_form_base()):
+    """The admin site's sign-in (django-otp's, asking for the code too) with the portal
+    sign-in's strict boxes and messages (portal/urls.py sets it on the admin site)."""
+
+    username = StrictEmailField(
+        label="Email address",
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}),
+    )
+    password = _password_field("Password", "current-password")
+    otp_token = StrictTextField(
+        label="Code from your authenticator app", required=False, max_length=64,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code"}))

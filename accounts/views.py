@@ -24,6 +24,7 @@ from accounts.forms import (
 )
 from accounts.models import CaregiverLink
 from accounts.ratelimits import limit_by_user
+from portal.fields import StrictTextField
 from portal.http import posted
 
 
@@ -109,7 +110,9 @@ def _qr_svg(uri: str) -> str:
 
 
 class EnrolmentCodeForm(forms.Form):
-    code = forms.CharField(
+    # Strict (portal/fields.py): NUL, control characters and over-long input are refused
+    # naming the field.
+    code = StrictTextField(
         label="Enrolment code",
         max_length=20,
         help_text="The code your team admin gave you, for example ABCD-EFGH-JKLM.",

@@ -280,11 +280,13 @@ def _count_queries(sessionid: str, url: str) -> tuple[int, float, str, float]:
             literal = sql if params is None else sql % tuple(_literal(p) for p in params)
             timed.append(((time.perf_counter() - began) * 1000, literal))
 
-    client = Client(HTTP_HOST="127.0.0.1", HTTP_X_FORWARDED_PROTO="https")
+    # secure=True: as gunicorn marks a request from the proxy (Django reads no forwarded
+    # header for the scheme; portal/gunicorn.conf.py).
+    client = Client(HTTP_HOST="127.0.0.1")
     client.cookies["sessionid"] = sessionid
-    client.get(url)  # connection and caches warm, as in a running worker
+    client.get(url, secure=True)  # connection and caches warm, as in a running worker
     with CaptureQueriesContext(connection) as captured, connection.execute_wrapper(timer):
-        response = client.get(url)
+        response = client.get(url, secure=True)
     if response.status_code != 200:
         raise RuntimeError(f"{url} answered {response.status_code} in this process")
     slowest = max(timed, default=(0.0, ""))

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from django import forms
 
-from portal.fields import StrictDecimalField, StrictIntegerField
+from portal.fields import StrictDecimalField, StrictIntegerField, StrictTextField
 from triage.catalogue import GRADE_LABELS, OVERRIDE_LIMITS, SYMPTOMS
 from triage.rules import RuleSet
 
@@ -40,8 +40,10 @@ class PatientThresholdsForm(forms.Form):
     decimal.
     """
 
-    reason = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 2}), max_length=1000,
+    # Strict text: control and text-direction characters are refused, and an over-long
+    # reason is refused rather than cut (it is the clinical record of the decision).
+    reason = StrictTextField(
+        multiline=True, widget=forms.Textarea(attrs={"rows": 2}), max_length=1000,
         label="Why (kept in the patient's record)",
     )
 

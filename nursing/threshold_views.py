@@ -29,7 +29,10 @@ def patient_thresholds(request: HttpRequest, patient_id: int) -> HttpResponse:
     base = team_base(patient)
     in_force = ruleset_for_patient(patient)
     form = PatientThresholdsForm(
-        posted(request), base=base, current=patient.thresholds, in_force=in_force
+        posted(request), base=base, in_force=in_force,
+        # A stored value that is not an object (written before the admin site checked it)
+        # shows as "no overrides" rather than breaking the page; the rule set ignores it too.
+        current=patient.thresholds if isinstance(patient.thresholds, dict) else {},
     )
     if request.method == "POST" and form.is_valid():
         try:

@@ -23,12 +23,33 @@ INVITATION_CONTINUE_STEP = "accept"  # accounts/invitation_views.py CONTINUE
 
 # Path segments, after which the next one or two segments are secrets. Matched anywhere in a
 # string (a full URL in a Referer, a path in a request line, a query string after "next=").
-# A URL-encoded "/" (%2F) counts as a separator too: "?next=%2Faccounts%2Freset%2F..."
-_SEP = r"(?:/|%2[fF])"
+# The server routes the percent-decoded path, so "/accounts/%69nvitation/TOKEN/" is an
+# invitation too: every character of the names and separators may be written as itself or
+# percent-encoded, once or several times over ("%2F", "%252F", "%69", "%2569"), in any mix.
+
+
+def _encoded(char: str) -> str:
+    """A regex matching `char` as itself or percent-encoded any number of times."""
+    hex_code = f"{ord(char):02X}"
+    # Hex digits in either case: "%2f" and "%2F" are the same byte.
+    hex_pattern = "".join(f"[{d.lower()}{d}]" if d.isalpha() else d for d in hex_code)
+    return f"(?:{re.escape(char)}|%(?:25)*{hex_pattern})"
+
+
+def _word(text: str) -> str:
+    return "".join(_encoded(char) for char in text)
+
+
+_SEP = _encoded("/")
+# A segment: anything up to the next separator (plain or encoded), "?", "#" or whitespace.
+_SEGMENT = rf"(?:(?!{_SEP})[^/?#\s])+"
 _SECRET_PATHS = re.compile(
-    rf"(?P<head>{_SEP}(?:reset){_SEP})(?P<uid>[^/?#\s%]+)(?P<mid>{_SEP})(?P<token>[^/?#\s%]+)"
-    rf"|(?P<ihead>{_SEP}(?:invitation|invite){_SEP})(?P<itoken>[^/?#\s%]+)"
+    rf"(?P<head>{_SEP}{_word('reset')}{_SEP})(?P<uid>{_SEGMENT})(?P<mid>{_SEP})"
+    rf"(?P<token>{_SEGMENT})"
+    rf"|(?P<ihead>{_SEP}(?:{_word('invitation')}|{_word('invite')}){_SEP})(?P<itoken>{_SEGMENT})"
 )
+# Cheap test before the regex: every secret path has one of these in some spelling.
+_HINTS = ("reset", "invit", "%")
 
 
 def _replace(match: re.Match[str]) -> str:
@@ -47,9 +68,11 @@ def redact(text: str) -> str:
     """`text` with every reset uid/token and invitation token replaced by "[redacted]".
 
     "/accounts/reset/MQ/cb2-5f1e/" -> "/accounts/reset/[redacted]/[redacted]/";
-    "/accounts/invitation/Xy_12/" -> "/accounts/invitation/[redacted]/". Other text is
-    returned unchanged. Never raises for a str."""
-    if "reset" not in text and "invit" not in text:
+    "/accounts/invitation/Xy_12/" -> "/accounts/invitation/[redacted]/";
+    "/accounts/%69nvitation/Xy_12/" -> "/accounts/%69nvitation/[redacted]/" (names and
+    separators are recognised percent-encoded too). Other text is returned unchanged.
+    Never raises for a str."""
+    if not any(hint in text for hint in _HINTS):
         return text
     return _SECRET_PATHS.sub(_replace, text)
 

@@ -155,6 +155,12 @@ AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 # Off: axes would also wipe this address's failures against other accounts. A successful
 # sign-in clears only that account's failures from that address (accounts/lockout.py).
 AXES_RESET_ON_SUCCESS = False
+# A try refused because a lock already stands (on the address or on the account) checks no
+# password and is not a new failure against any account. Counting it (axes' default) let a
+# locked address keep adding failures to other accounts until they locked too, and the
+# owner's right password, refused by the account's lock, counted as a failure of theirs.
+# A lock therefore lasts AXES_COOLOFF_TIME from the failure that set it.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_USERNAME_FORM_FIELD = "username"
 AXES_USERNAME_CALLABLE = "accounts.lockout.axes_username"
@@ -220,6 +226,9 @@ RATE_INVITATION = env.str("RATE_INVITATION", default="10/h")
 # Per account: entering a team admin's one-time enrolment code (accounts/enrolment.py).
 RATE_ENROLMENT_CODE = env.str("RATE_ENROLMENT_CODE", default="10/h")
 OTP_TOTP_ISSUER = "Homeline"
+# The admin site never shows an existing authenticator's secret or backup codes: whoever
+# read them could act as that nurse, and the read would look like her.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "Europe/London"  # only the default for display; storage is UTC
@@ -295,7 +304,9 @@ else:
 # Production hardening (`manage.py check --deploy --fail-level WARNING` passes).
 if PRODUCTION:
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    # No SECURE_PROXY_SSL_HEADER: Django would believe X-Forwarded-Proto from anyone who
+    # reaches gunicorn. gunicorn sets the scheme (wsgi.url_scheme) from that header only
+    # when it comes from FORWARDED_ALLOW_IPS, the proxy (portal/gunicorn.conf.py).
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True

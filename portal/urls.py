@@ -4,12 +4,20 @@ from django.urls import include, path
 from django_otp.admin import OTPAdminSite
 
 from accounts import views as account_views
-from accounts.forms import EmailLoginForm
+from accounts.forms import (
+    EmailLoginForm,
+    StrictAdminLoginForm,
+    StrictPasswordChangeForm,
+    StrictPasswordResetForm,
+    StrictSetPasswordForm,
+)
 from accounts.ratelimits import limit_by_ip
 from portal.fields import harden_admin_site
 
 # The admin site asks for a verified second factor like every staff page.
 admin.site.__class__ = OTPAdminSite
+# ... with the portal sign-in's strict boxes and messages (accounts/forms.py).
+admin.site.login_form = StrictAdminLoginForm
 # Every admin form parses its fields strictly (portal/fields.py), third-party ones too.
 harden_admin_site(admin.site)
 
@@ -27,9 +35,20 @@ urlpatterns = [
     path(
         "accounts/password_reset/",
         limit_by_ip("RATE_PASSWORD_RESET", "password_reset")(
-            auth_views.PasswordResetView.as_view()
+            auth_views.PasswordResetView.as_view(form_class=StrictPasswordResetForm)
         ),
         name="password_reset",
+    ),
+    # Django's views with the strict forms (accounts/forms.py), before Django's own URLs.
+    path(
+        "accounts/reset/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(form_class=StrictSetPasswordForm),
+        name="password_reset_confirm",
+    ),
+    path(
+        "accounts/password_change/",
+        auth_views.PasswordChangeView.as_view(form_class=StrictPasswordChangeForm),
+        name="password_change",
     ),
     path("accounts/", include("django.contrib.auth.urls")),
     path("accounts/", include("accounts.urls")),

@@ -324,10 +324,6 @@ def _alert_base(world: dict, **extra: str) -> dict[str, str]:
     return {"seen_version": str(getattr(alert, "version", 1)), **extra}
 
 
-CHECK_IN_OWNER = "check-in engineer (symptoms/forms.py)"
-THRESHOLDS_OWNER = "check-in engineer (nursing/threshold_forms.py)"
-ALERT_OWNER = "alert engineer (nursing/views.py)"
-
 FORMS: dict[str, FormCase] = {
     "login": FormCase(
         "anonymous", lambda w: [], lambda w: {"username": "sam@example.org",
@@ -336,19 +332,20 @@ FORMS: dict[str, FormCase] = {
         stores=False),
     "password_reset": FormCase(
         "anonymous", lambda w: [], lambda w: {"email": "sam@example.org"},
-        {"email": "email"}, "django.contrib.auth.forms.PasswordResetForm", stores=False),
+        {"email": "email"}, "accounts.forms.StrictPasswordResetForm", stores=False),
     "password_change": FormCase(
         "patient_user", lambda w: [],
         lambda w: {"old_password": PASSWORD, "new_password1": "another long phrase 88",
                    "new_password2": "another long phrase 88"},
-        {"old_password": "password", "new_password1": "password", "new_password2": "password"},
-        "django.contrib.auth.forms.PasswordChangeForm"),
+        {"old_password": "password:256", "new_password1": "password:256",
+         "new_password2": "password:256"},
+        "accounts.forms.StrictPasswordChangeForm"),
     "password_reset_confirm": FormCase(
         "anonymous", lambda w: [],
         lambda w: {"new_password1": "another long phrase 88",
                    "new_password2": "another long phrase 88"},
-        {"new_password1": "password", "new_password2": "password"},
-        "django.contrib.auth.forms.SetPasswordForm",
+        {"new_password1": "password:256", "new_password2": "password:256"},
+        "accounts.forms.StrictSetPasswordForm",
         url_after=_reset_path),
     "invitation_accept": FormCase(
         "anonymous", lambda w: [_invitation_token(w)],

@@ -478,3 +478,186 @@ def test_failures_are_stored_under_the_account_as_sign_in_finds_it(nurse):
     sign_in(from_address(1), "  NURSE@Example.ORG ", "wrong")
     assert list(AccessAttempt.objects.values_list("username", flat=True)) == [
         "nurse@example.org"]
+
+
+# A request refused because of an existing lock is not a new failure ---------------------------
+
+def test_a_locked_address_cannot_lock_other_accounts_out(db):
+    """Issue 11 follow-up (trial item 1): one wrong password each for five accounts locks
+    the address; five more tries at victim6 from it are refused without counting, so the
+    owner still signs in from elsewhere with the right password."""
+    from axes.models import AccessAttempt
+
+    from tests.factories import UserFactory
+
+    for n in range(3, 8):
+        UserFactory(email=f"victim{n}@example.org")
+    attacker = Client(REMOTE_ADDR="203.0.113.5")
+    answers = [sign_in(attacker, f"victim{n}@example.org", "wrong").status_code
+               for n in range(3, 8)]
+    assert answers == [200, 200, 200, 200, 429]  # the fifth failure locks the address
+    for _ in range(5):
+        assert sign_in(attacker, "victim6@example.org", "wrong").status_code == 429
+    assert AccessAttempt.objects.get(username="victim6@example.org").failures_since_start == 1
+    owner = Client(REMOTE_ADDR="198.51.100.6")
+    assert sign_in(owner, "victim6@example.org").status_code == 302
+
+
+def test_the_right_password_refused_by_an_account_lock_is_not_a_failure(patient):
+    guesser = Client(REMOTE_ADDR="203.0.113.6")
+    for _ in range(5):
+        sign_in(guesser, "sam@example.org", "guess")
+    owner = Client(REMOTE_ADDR="198.51.100.8")
+    assert sign_in(owner, "sam@example.org").status_code == 429  # the account is locked
+    from axes.models import AccessAttempt
+
+    assert not AccessAttempt.objects.filter(ip_address="198.51.100.8").exists()
+    # Nor does a locked address's try at another account count against that account.
+    assert sign_in(guesser, "sam@example.org", "guess").status_code == 429
+    assert AccessAttempt.objects.get(ip_address="203.0.113.6").failures_since_start == 5
+
+
+# Every link in every email is built from SITE_URL, never from the request's Host ---------------
+
+def _links(message) -> list[str]:
+    bodies = [message.body] + [content for content, _ in getattr(message, "alternatives", [])]
+    return [link for body in bodies for link in re.findall(r"https?://[^\s\"'<>]+", body)]
+
+
+def test_password_reset_links_follow_site_url_not_the_host_header(settings, patient):
+    from django.core import mail
+
+    settings.SITE_URL = "https://homeline.example.org"
+    settings.ALLOWED_HOSTS = ["localhost", "homeline.example.org", "testserver"]
+    response = Client(HTTP_HOST="localhost:6666").post(
+        reverse("password_reset"), {"email": "sam@example.org"})
+    assert response.status_code == 302
+    links = _links(mail.outbox[0])
+    assert links
+    assert all(link.startswith("https://homeline.example.org/accounts/reset/")
+               for link in links), links
+    assert "6666" not in mail.outbox[0].body
+
+
+def test_invitation_links_follow_site_url_not_the_host_header(settings, nurse, child):
+    from django.core import mail
+
+    from tests.conftest import verified_client
+
+    settings.SITE_URL = "https://homeline.example.org"
+    settings.ALLOWED_HOSTS = ["localhost", "homeline.example.org", "testserver"]
+    response = verified_client(nurse).post(
+        reverse("invitation_create", args=[child.pk]),
+        {"role": "caregiver", "full_name": "Dan Jones", "email": "dan@example.org",
+         "relationship": "father", "may_log": "on"}, HTTP_HOST="localhost:6666")
+    assert response.status_code == 302
+    links = _links(mail.outbox[0])
+    assert links
+    assert all(link.startswith("https://homeline.example.org/") for link in links), links
+
+
+# Every sign-in step parses its boxes strictly, with the sign-in form's messages ---------------
+
+HOSTILE_EMAILS = [
+    ("sam\x00@example.org", "Email address: contains a control character (NUL)"),
+    ("sam@example.org\u202e", "Email address: contains an invisible text-direction character"),
+    ("a" * 290 + "@example.org", "Email address: at most 254 characters"),
+]
+
+
+@pytest.mark.parametrize(("email", "message"), HOSTILE_EMAILS)
+def test_password_reset_refuses_what_sign_in_refuses_naming_the_field(client, patient, email,
+                                                                      message):
+    from django.core import mail
+
+    response = client.post(reverse("password_reset"), {"email": email})
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert not mail.outbox
+    # The sign-in form says the same.
+    assert message in sign_in(client, email).content.decode()
+
+
+def _reset_form_url(client, user) -> str:
+    from django.contrib.auth.tokens import default_token_generator
+    from django.utils.encoding import force_bytes
+    from django.utils.http import urlsafe_base64_encode
+
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    first = client.get(reverse("password_reset_confirm",
+                               args=[uid, default_token_generator.make_token(user)]))
+    assert first.status_code == 302
+    return first["Location"]
+
+
+@pytest.mark.parametrize(("password", "message"), [
+    ("new password\x00 long enough", "New password: contains a control character (NUL)"),
+    ("new password long enough\u202e", "New password: contains an invisible text-direction"),
+    ("p" * 300, "New password: at most 256 characters"),
+])
+def test_set_and_change_password_boxes_are_strict(client, patient, password, message):
+    url = _reset_form_url(client, patient.user)
+    response = client.post(url, {"new_password1": password, "new_password2": password})
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    patient.user.refresh_from_db()
+    assert patient.user.check_password(PASSWORD)
+
+    assert sign_in(client, "sam@example.org").status_code == 302
+    response = client.post(reverse("password_change"), {
+        "old_password": PASSWORD, "new_password1": password, "new_password2": password})
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    response = client.post(reverse("password_change"), {
+        "old_password": "x\x00y", "new_password1": "a", "new_password2": "a"})
+    assert "Current password: contains a control character (NUL)" in response.content.decode()
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    ("12\x003456", "contains a control character (NUL)"),
+    ("1" * 300, "at most 8 characters"),
+])
+def test_two_factor_code_box_is_strict(client, nurse, value, message):
+    TOTPDevice.objects.create(user=nurse, name="phone", confirmed=True)
+    assert sign_in(client, nurse.email).status_code == 302
+    response = client.post(reverse("two_factor_verify"), {"token": value})
+    assert response.status_code == 200
+    assert f"6-digit code from your authenticator app: {message}" in response.content.decode()
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    ("ABCD\x00EFGH", "Enrolment code: contains a control character (NUL)"),
+    ("A" * 300, "Enrolment code: at most 20 characters"),
+])
+def test_enrolment_code_box_is_strict(client, nurse, value, message):
+    assert sign_in(client, nurse.email).status_code == 302
+    response = client.post(reverse("two_factor_code"), {"code": value})
+    assert response.status_code == 200
+    assert message in response.content.decode()
+
+
+@pytest.mark.parametrize(("data", "message"), [
+    ({"username": "nurse\x00@example.org", "password": "x"},
+     "Email address: contains a control character (NUL)"),
+    ({"username": "a" * 290 + "@example.org", "password": "x"},
+     "Email address: at most 254 characters"),
+    ({"username": "nurse@example.org", "password": "x\x00y"},
+     "Password: contains a control character (NUL)"),
+    ({"username": "nurse@example.org", "password": PASSWORD, "otp_token": "12\x0034"},
+     "Code from your authenticator app: contains a control character (NUL)"),
+])
+def test_admin_sign_in_boxes_are_strict(client, nurse, data, message):
+    response = client.post("/admin/login/", data)
+    assert response.status_code == 200
+    assert message in response.content.decode()
+
+
+def test_a_body_over_the_upload_limit_answers_400_with_the_call_advice(client, db):
+    """Django refuses a body over DATA_UPLOAD_MAX_MEMORY_SIZE itself; its page
+    (templates/400.html, no database) still tells a patient to call."""
+    response = client.post(reverse("password_reset"), {"email": "x" * 3_000_000})
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "nothing was saved" in page
+    assert "call your 24-hour hospital line now" in page
+    assert 'href="tel:999"' in page

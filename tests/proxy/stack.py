@@ -40,23 +40,35 @@ http {{
     uwsgi_temp_path {tmp}/uwsgi;
     scgi_temp_path {tmp}/scgi;
 
-    map $request_uri $homeline_uri {{
-        default $request_uri;
-        "~^(?<a>.*/reset/)[^/]+/[^/?]+(?<b>.*)$" "${{a}}[redacted]/[redacted]${{b}}";
-        "~^(?<c>.*/invitation/)[^/?]+(?<d>.*)$" "${{c}}[redacted]${{d}}";
+    # Tokens out of nginx's access log. The path is matched decoded ($uri, as gunicorn
+    # and Django route it), so "/accounts/%69nvitation/TOKEN/" is caught; the query and the
+    # Referer (raw) are redacted whole when they hold a secret path or any %-encoding.
+    map $uri $homeline_path {{
+        "~^(?<a>.*/reset/)[^/]+/[^/]+(?<b>.*)$" "${{a}}[redacted]/[redacted]${{b}}";
+        "~^(?<c>.*/invit(?:ation|e)/)[^/]+(?<d>.*)$" "${{c}}[redacted]${{d}}";
+        "~%" "/[redacted]";
+        default $uri;
+    }}
+    map $args $homeline_args {{
+        "" "";
+        "~*(?:%|reset|invit)" "?[redacted]";
+        default "?$args";
     }}
     map $http_referer $homeline_referer {{
+        "~*^(?<e>[a-z]+://[^/]*)/.*(?:%|reset|invit)" "${{e}}/[redacted]";
+        "~*(?:%|reset|invit)" "[redacted]";
         default $http_referer;
-        "~^(?<e>.*/reset/)[^/]+/[^/?]+(?<f>.*)$" "${{e}}[redacted]/[redacted]${{f}}";
-        "~^(?<g>.*/invitation/)[^/?]+(?<h>.*)$" "${{g}}[redacted]${{h}}";
     }}
-    log_format homeline '$remote_addr [$time_local] "$request_method $homeline_uri" '
+    log_format homeline '$remote_addr [$time_local] "$request_method $homeline_path$homeline_args" '
                         '$status $body_bytes_sent "$homeline_referer" "$http_user_agent"';
     access_log {tmp}/nginx-access.log homeline;
 
     server {{
         listen 127.0.0.1:{port};
         server_name localhost;
+        # Above Django's own limit (DATA_UPLOAD_MAX_MEMORY_SIZE, 2.5 MB), so that an
+        # over-long note reaches Django and is refused with the field's message.
+        client_max_body_size 3m;
         location / {{
             proxy_pass http://127.0.0.1:{upstream};
             proxy_set_header Host $http_host;
@@ -174,24 +186,31 @@ class Browser:
     """A client at loopback address `source` talking to the stack's nginx, keeping its own
     cookies (production's are Secure; nginx here stands in for the TLS end)."""
 
-    def __init__(self, stack: Stack, source: str) -> None:
+    def __init__(self, stack: Stack, source: str, *, direct: bool = False) -> None:
+        """`direct`: talk to gunicorn itself, bypassing nginx (what a client could do if
+        gunicorn listened where it is reachable)."""
         self.stack = stack
         self.source = source
+        self.port = stack.upstream if direct else stack.port
         self.cookies: dict[str, str] = {}
 
-    def request(self, method: str, path: str, data: dict[str, str] | None = None,
+    def request(self, method: str, path: str, data: dict[str, str] | bytes | None = None,
                 headers: dict[str, str] | None = None) -> Answer:
-        origin = f"https://127.0.0.1:{self.stack.port}"
-        sent = {"Host": f"127.0.0.1:{self.stack.port}", "User-Agent": "homeline-proxy-test"}
+        origin = f"https://127.0.0.1:{self.port}"
+        sent = {"Host": f"127.0.0.1:{self.port}", "User-Agent": "homeline-proxy-test"}
         if self.cookies:
             sent["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         body = None
-        if data is not None:
+        if isinstance(data, bytes):
+            body = data
+            sent["Content-Type"] = "application/x-www-form-urlencoded"
+            sent["Origin"] = origin
+        elif data is not None:
             body = urlencode(data)
             sent["Content-Type"] = "application/x-www-form-urlencoded"
             sent["Origin"] = origin
         sent.update(headers or {})
-        connection = http.client.HTTPConnection("127.0.0.1", self.stack.port, timeout=30,
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30,
                                                 source_address=(self.source, 0))
         try:
             connection.request(method, path, body=body, headers=sent)

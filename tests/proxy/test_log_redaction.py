@@ -31,6 +31,19 @@ TOKEN = "c0ffee-5ecret7oken9"
     ("/accounts/invitation/accept/", "/accounts/invitation/accept/"),
     ("/accounts/password_reset/done/", "/accounts/password_reset/done/"),
     ("/patients/12/", "/patients/12/"),
+    # The server routes the decoded path: any character of the name or the separators may
+    # be percent-encoded, once or more, in any mix (trial item 4).
+    (f"/accounts/%69nvitation/{TOKEN}/", "/accounts/%69nvitation/[redacted]/"),
+    (f"GET /accounts/%69nvitation/{TOKEN}/ HTTP/1.1",
+     "GET /accounts/%69nvitation/[redacted]/ HTTP/1.1"),
+    (f"/accounts/%2569%6E%76itation/{TOKEN}/", "/accounts/%2569%6E%76itation/[redacted]/"),
+    (f"/accounts%2freset%2FMQ%2F{TOKEN}/", "/accounts%2freset%2F[redacted]%2F[redacted]/"),
+    (f"/accounts/r%65set/MQ/{TOKEN}/", "/accounts/r%65set/[redacted]/[redacted]/"),
+    (f"/accounts/invitation/{TOKEN[:4]}%41{TOKEN[4:]}/", "/accounts/invitation/[redacted]/"),
+    (f"https://h.example/accounts/%69nvite/{TOKEN}", "https://h.example/accounts/%69nvite/[redacted]"),
+    (f"/accounts/login/?next=%252Faccounts%252Fr%2565set%252FMQ%252F{TOKEN}",
+     "/accounts/login/?next=%252Faccounts%252Fr%2565set%252F[redacted]%252F[redacted]"),
+    ("/patients/%31%32/", "/patients/%31%32/"),
 ])
 def test_redact(text, expected):
     assert redact(text) == expected
@@ -140,3 +153,46 @@ def test_gunicorn_error_log_has_no_token(tmp_path):
     text = (tmp_path / "error.log").read_text()
     assert "Error handling request GET /accounts/reset/[redacted]/[redacted]/" in text
     assert TOKEN not in text
+
+
+def test_gunicorn_access_log_redacts_a_percent_encoded_path(tmp_path):
+    """GET /accounts/%69nvitation/TOKEN/ is routed as an invitation (PATH_INFO is decoded):
+    neither the raw request line nor the decoded path nor the Referer shows the token."""
+    from gunicorn.config import Config
+
+    from portal.gunicorn_logging import RedactingLogger
+
+    cfg = Config()
+    cfg.set("accesslog", str(tmp_path / "access.log"))
+    cfg.set("access_log_format", '%(r)s|%(U)s|%(f)s|%({raw_uri}e)s')
+    logger = RedactingLogger(cfg)
+    raw = "/accounts/%69nvitation/SECRETTOKENA3/"
+    referer = "https://h.example/accounts/%2569nvitation/SECRETTOKENA3/"
+    environ = {"REQUEST_METHOD": "GET", "RAW_URI": raw,
+               "PATH_INFO": "/accounts/invitation/SECRETTOKENA3/", "QUERY_STRING": "",
+               "SERVER_PROTOCOL": "HTTP/1.1", "HTTP_REFERER": referer,
+               "REMOTE_ADDR": "127.0.0.1"}
+    response = SimpleNamespace(status="200 OK", headers=[], sent=10)
+    logger.access(response, SimpleNamespace(headers=[("REFERER", referer)]), environ,
+                  timedelta(milliseconds=5))
+    for handler in logger.access_log.handlers:
+        handler.flush()
+    line = (tmp_path / "access.log").read_text()
+    assert "SECRETTOKENA3" not in line
+    assert line.count("[redacted]") == 4
+
+
+@pytest.mark.django_db
+def test_a_percent_encoded_invitation_path_is_routed_and_logged_redacted(settings, client):
+    """The kind of path the redaction must cover is the one Django routes."""
+    from django.urls import resolve
+
+    assert resolve("/accounts/invitation/SECRETTOKENA3/").url_name == "invitation_accept"
+    settings.RATE_INVITATION = "1/h"
+
+    def run():
+        for _ in range(2):
+            client.post("/accounts/%69nvitation/SECRETTOKENA3/")
+    output = console_output(run)
+    assert "Too Many Requests" in output
+    assert "SECRETTOKENA3" not in output
