@@ -8,6 +8,7 @@ they concern, and nothing is saved unless the whole check-in is valid.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import uuid
 from datetime import datetime
@@ -140,6 +141,29 @@ class CheckInForm(forms.Form):
             )
         self.fields["taken_at"].widget.input_type = "datetime-local"
         self.data_result: CheckInData | None = None
+
+    @classmethod
+    def initial_from(cls, fields: dict[str, list[str]]) -> dict[str, object]:
+        """Initial values from answers kept from an unsent POST ({name: [str]}, see
+        accounts/middleware.py): text as typed, ticked boxes True, and the same submission
+        key (that post was never saved, and a double send must still save once). Unknown
+        names and malformed values are dropped."""
+        initial: dict[str, object] = {}
+        for name, values in fields.items():
+            if not (isinstance(values, list) and values and isinstance(values[-1], str)):
+                continue
+            value = values[-1]
+            if name == "submission_key":
+                with contextlib.suppress(ValueError):
+                    initial[name] = uuid.UUID(value)
+            elif name in cls.CHECKBOXES:
+                initial[name] = True
+            elif name in cls.base_fields or name.startswith("symptom_"):
+                initial[name] = value
+        return initial
+
+    CHECKBOXES = ("antipyretic_last_6h", "feels_suddenly_unwell", "diarrhoea_with_blood",
+                  "unable_to_keep_fluids")
 
     # ------------------------------------------------------------------ layout helpers
     def symptom_groups(self) -> list[tuple[str, list[forms.BoundField]]]:

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 from accounts import access
 from accounts.audit import record_read
 from accounts.context_processors import care_line
+from accounts.middleware import kept_check_in
 from portal.http import posted
 from symptoms import services
 from symptoms.catalogue import GRADE_LABELS, SYMPTOMS_BY_CODE
@@ -36,7 +37,12 @@ def check_in_new(request: HttpRequest, patient_id: int) -> HttpResponse:
         raise Http404
     # A nurse's form names the patient (name, care line): a read (only staff are logged).
     record_read(request, patient, "open check-in form")
-    form = CheckInForm(posted(request), time_zone=patient.time_zone)
+    kept = kept_check_in(request, patient.pk) if request.method == "GET" else None
+    if kept:
+        # Answers posted after the session had idled out: shown again, never sent for them.
+        form = CheckInForm(time_zone=patient.time_zone, initial=CheckInForm.initial_from(kept))
+    else:
+        form = CheckInForm(posted(request), time_zone=patient.time_zone)
     if request.method == "POST" and form.is_valid():
         try:
             check_in, _created = services.check_in_record(
@@ -65,6 +71,7 @@ def check_in_new(request: HttpRequest, patient_id: int) -> HttpResponse:
             "patient": patient,
             "on_behalf": request.user.is_care_staff,
             "care_line": care_line(patient.care_team),
+            "restored": bool(kept),
         },
         status=400 if form.is_bound and not form.is_valid() else 200,
     )
