@@ -10,7 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts import access
+from accounts import access, services
 from accounts.audit import record_reads
 from accounts.models import CareTeam, Invitation, Membership
 from portal.fields import strict_formfield
@@ -19,6 +19,12 @@ from symptoms.alerting.undeliverable import team_missing_contacts, undeliverable
 
 
 class TeamSettingsForm(forms.ModelForm):
+    """Every team setting at once. `seen` carries what the page showed
+    (services.team_settings_seen_token), so a save from an out-of-date page is refused
+    instead of putting back an old 24-hour number."""
+
+    seen = forms.CharField(required=False, widget=forms.HiddenInput, max_length=4000)
+
     class Meta:
         model = CareTeam
         fields = [
@@ -61,13 +67,31 @@ def _admin_team(request: HttpRequest, team_id: int) -> CareTeam:
 @require_http_methods(["GET", "POST"])
 def team_settings(request: HttpRequest, team_id: int) -> HttpResponse:
     team = _admin_team(request, team_id)
-    form = TeamSettingsForm(posted(request), instance=team)
+    fields = TeamSettingsForm.Meta.fields
+    form = TeamSettingsForm(posted(request), instance=team,
+                            initial={"seen": services.team_settings_seen_token(team, fields)})
+    stale = None
     if request.method == "POST" and form.is_valid():
-        # simple-history records who (HistoryRequestMiddleware) and what; open alerts' due
-        # times follow new minutes (symptoms.alerting.escalation, on the team's post_save).
-        form.save()
-        messages.success(request, "Team settings saved.")
-        return redirect("team_settings", team_id=team.pk)
+        # The service writes under the team row lock, refusing an out-of-date page.
+        values = {name: form.cleaned_data[name] for name in fields}
+        try:
+            services.team_settings_save(team=team, values=values,
+                                        seen=form.cleaned_data["seen"] or None)
+        except services.TeamSettingsChangedMeanwhile as changed:
+            # Nothing saved: the form shows the settings now; the page says what changed
+            # and what this page would have set, to be made again on the current values.
+            team = CareTeam.objects.get(pk=team.pk)
+            yours = services.team_settings_snapshot(form.instance, fields)
+            stale = {
+                "changed": changed.changed,
+                "yours": [(str(CareTeam._meta.get_field(n).verbose_name), changed.current[n],
+                           yours[n]) for n in fields if yours[n] != changed.current[n]],
+            }
+            form = TeamSettingsForm(
+                instance=team, initial={"seen": services.team_settings_seen_token(team, fields)})
+        else:
+            messages.success(request, "Team settings saved.")
+            return redirect("team_settings", team_id=team.pk)
     undeliverable = list(undeliverable_for_team(team)[:20])
     invitations = list(Invitation.objects.filter(care_team=team, accepted_at__isnull=True)
                        .order_by("-created_at")[:50])
@@ -89,8 +113,9 @@ def team_settings(request: HttpRequest, team_id: int) -> HttpResponse:
             # the steps that already reached nobody on open alerts.
             "missing_contacts": team_missing_contacts(team),
             "undeliverable": undeliverable,
+            "stale": stale,
         },
-        status=400 if form.is_bound and form.errors else 200,
+        status=409 if stale else 400 if form.is_bound and form.errors else 200,
     )
 
 
