@@ -36,10 +36,11 @@ def _no_view(request: HttpRequest) -> HttpResponse:  # pragma: no cover - never 
     raise AssertionError
 
 
-def posted_check_in(request: HttpRequest) -> dict[str, object] | None:
+def posted_check_in(request: HttpRequest, *, check_csrf: bool = True) -> dict[str, object] | None:
     """The answers of a check-in form POST, as {"patient_id": int, "fields": {name: [str]}},
     or None if this request is not a genuine check-in POST (another page, or one that fails
-    Django's CSRF check: a forged post must never pre-fill anybody's form)."""
+    Django's CSRF check: a forged post must never pre-fill anybody's form). check_csrf=False
+    only for a caller that has made its own same-origin check (symptoms.views.csrf_failure)."""
     if request.method != "POST":
         return None
     try:
@@ -48,7 +49,8 @@ def posted_check_in(request: HttpRequest) -> dict[str, object] | None:
         return None
     if match.url_name != CHECK_IN_URL_NAME:
         return None
-    if CsrfViewMiddleware(_no_view).process_view(request, _no_view, (), {}) is not None:
+    if check_csrf and CsrfViewMiddleware(_no_view).process_view(
+            request, _no_view, (), {}) is not None:
         return None
     fields = {name: request.POST.getlist(name) for name in request.POST
               if name != "csrfmiddlewaretoken"}

@@ -143,3 +143,65 @@ def test_sign_out_message_says_1_minute(settings, caregiver, child):
         traveller.shift(timedelta(minutes=2))
         page = client.get(reverse("home"), follow=True).content.decode()
         assert "after 1 minute without activity" in page
+
+
+# ------------------------------------------------------------------ CSRF failure (item 2)
+
+def signed_in_csrf_client(email):
+    client = Client(enforce_csrf_checks=True)
+    token = client.get(reverse("login")).cookies["csrftoken"].value
+    assert client.post(reverse("login"), {"username": email, "password": PASSWORD,
+                                          "csrfmiddlewaretoken": token}).status_code == 302
+    return client
+
+
+def stale_form_post(client, child, **extra):
+    """Opens the check-in form, signs out and in again (as in another tab: the token is
+    rotated), then sends the form as it was."""
+    url = reverse("check_in_new", args=[child.pk])
+    old_token = str(client.get(url).context["csrf_token"])
+    home_token = str(client.get(reverse("home")).context["csrf_token"])
+    client.post(reverse("logout"), {"csrfmiddlewaretoken": home_token})
+    token = client.get(reverse("login")).cookies["csrftoken"].value
+    assert client.post(reverse("login"), {"username": "rosa@example.org", "password": PASSWORD,
+                                          "csrfmiddlewaretoken": token}).status_code == 302
+    return client.post(url, {"csrfmiddlewaretoken": old_token, "submission_key": str(uuid.uuid4()),
+                             **ANSWERS}, **extra)
+
+
+def test_stale_form_gets_a_page_with_the_call_advice_and_keeps_the_answers(caregiver, child):
+    client = signed_in_csrf_client("rosa@example.org")
+    response = stale_form_post(client, child, HTTP_ORIGIN="http://testserver")
+    assert response.status_code == 403
+    page = response.content.decode()
+    assert "Your answers were not sent" in page
+    assert "call your 24-hour hospital line now" in page
+    assert "Your answers are kept" in page
+    assert "CSRF verification failed" not in page
+    assert not CheckIn.objects.exists()
+    form = client.get(reverse("check_in_new", args=[child.pk]))
+    assert form.context["form"]["temperature"].value() == "38.9"
+    assert "filled in below" in form.content.decode()
+
+
+def test_stale_form_from_another_origin_or_none_keeps_nothing(caregiver, child):
+    for extra in ({}, {"HTTP_ORIGIN": "https://evil.example"}):
+        client = signed_in_csrf_client("rosa@example.org")
+        response = stale_form_post(client, child, **extra)
+        assert response.status_code == 403
+        page = response.content.decode()
+        assert "Your answers were not sent" in page
+        assert "reload the page" in page
+        assert "call your 24-hour hospital line now" in page
+        assert KEPT_CHECK_IN_KEY not in client.session
+        assert client.get(reverse("check_in_new", args=[child.pk])).context[
+            "form"]["temperature"].value() is None
+    assert not CheckIn.objects.exists()
+
+
+def test_csrf_failure_page_renders_without_the_database(django_assert_max_num_queries):
+    client = Client(enforce_csrf_checks=True)
+    with django_assert_max_num_queries(0):
+        response = client.post(reverse("login"), {"username": "x@example.org"})
+    assert response.status_code == 403
+    assert "call your 24-hour hospital line now" in response.content.decode()
