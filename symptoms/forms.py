@@ -39,6 +39,11 @@ _NUMBER = re.compile(r"-?[0-9]{1,6}(\.[0-9]{1,6})?\Z")
 FAHRENHEIT_LOOKING = (Decimal("86.0"), Decimal("113.0"))
 
 
+# An example of a plausible reading for each whole-number box, for its error message.
+WHOLE_NUMBER_EXAMPLES = {"stools_above_baseline": "2", "vomiting_episodes_24h": "1",
+                         "spo2": "97", "systolic_bp": "120", "heart_rate": "80"}
+
+
 def symptom_field_name(code: str) -> str:
     return f"symptom_{code}"
 
@@ -166,6 +171,11 @@ class CheckInForm(forms.Form):
                   "unable_to_keep_fluids")
 
     # ------------------------------------------------------------------ layout helpers
+    def fields_with_errors(self) -> list[forms.BoundField]:
+        """The bound fields that carry an error, in field order, symptoms last (the error
+        summary at the top of the page links to each)."""
+        return [field for field in self if field.errors]
+
     def symptom_groups(self) -> list[tuple[str, list[forms.BoundField]]]:
         return [
             (group.title, [self[symptom_field_name(s.code)] for s in symptoms_in_group(group.code)])
@@ -180,7 +190,9 @@ class CheckInForm(forms.Form):
         # ASCII digits only: Decimal() would also read "1_0" as 10, "1e3", "NaN" and
         # other scripts' digits, none of which anyone types as a reading.
         if not _NUMBER.match(raw):
-            self.add_error(name, "Enter a number in digits, like 36.8.")
+            example = WHOLE_NUMBER_EXAMPLES.get(name, "2") if integer else "36.8"
+            kind = "a whole number" if integer else "a number"
+            self.add_error(name, f"Enter {kind} in digits, like {example}.")
             return None
         value = Decimal(raw)
         if integer:

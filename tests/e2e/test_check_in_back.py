@@ -41,3 +41,23 @@ def test_back_after_send_shows_a_clean_form(live_server, browser, caregiver, chi
     expect(page.get_by_text("Nothing was filled in")).to_be_visible()
     assert CheckIn.objects.count() == 1
     context.close()
+
+
+def test_error_summary_takes_the_focus_and_links_to_the_field(live_server, browser, caregiver,
+                                                              child):
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    sign_in(page, live_server.url, caregiver.email)
+    page.goto(f"{live_server.url}/patients/{child.pk}/check-in/")
+    page.get_by_label("Temperature", exact=True).fill("37.0")
+    page.get_by_label("Oxygen level (%) from a home oximeter").fill("9O")
+    page.get_by_role("button", name="Send check-in").click()
+    summary = page.locator("#check-in-errors")
+    expect(summary).to_be_focused()
+    expect(summary).to_contain_text("If you feel unwell, do not wait: call")
+    # The answers typed are still there (a re-shown form is not reset).
+    expect(page.get_by_label("Temperature", exact=True)).to_have_value("37.0")
+    summary.get_by_role("link", name="Oxygen level (%) from a home oximeter").click()
+    expect(page.get_by_label("Oxygen level (%) from a home oximeter")).to_be_in_viewport()
+    assert not CheckIn.objects.exists()
+    context.close()

@@ -205,3 +205,46 @@ def test_csrf_failure_page_renders_without_the_database(django_assert_max_num_qu
         response = client.post(reverse("login"), {"username": "x@example.org"})
     assert response.status_code == 403
     assert "call your 24-hour hospital line now" in response.content.decode()
+
+
+# ------------------------------------------------------------------ error summary (item 4)
+
+def test_error_summary_links_each_wrong_field_and_gives_the_call_advice(as_user, caregiver,
+                                                                       child):
+    client = as_user(caregiver)
+    response = client.post(reverse("check_in_new", args=[child.pk]), {
+        "submission_key": str(uuid.uuid4()), "unit": "c", "temperature": "37.0",
+        "spo2": "9O", "stools_above_baseline": "three"})
+    assert response.status_code == 400
+    assert not CheckIn.objects.exists()
+    html = response.content.decode()
+    summary = html[html.index('id="check-in-errors"'):]
+    summary = summary[:summary.index("</div>")]
+    assert 'tabindex="-1"' in html[html.index('id="check-in-errors"') - 80:][:200]
+    assert 'href="#id_spo2"' in summary
+    assert 'href="#id_stools_above_baseline"' in summary
+    assert "Enter a whole number in digits, like 97." in summary
+    assert "Enter a whole number in digits, like 2." in summary
+    assert "36.8" not in summary
+    assert "If you feel unwell, do not wait: call" in summary
+    assert f'href="tel:{child.care_team.line_phone.replace(" ", "")}"' in summary
+    assert "Nothing has been saved yet." in summary
+
+
+def test_temperature_keeps_its_decimal_example(as_user, caregiver, child):
+    client = as_user(caregiver)
+    response = client.post(reverse("check_in_new", args=[child.pk]), {
+        "submission_key": str(uuid.uuid4()), "unit": "c", "temperature": "3a"})
+    assert response.status_code == 400
+    assert response.context["form"].errors["temperature"] == [
+        "Enter a number in digits, like 36.8."]
+
+
+def test_symptom_error_links_to_its_first_choice(as_user, caregiver, child):
+    client = as_user(caregiver)
+    response = client.post(reverse("check_in_new", args=[child.pk]), {
+        "submission_key": str(uuid.uuid4()), "unit": "c", "symptom_headache": "9"})
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert 'href="#id_symptom_headache_0"' in html
+    assert 'id="id_symptom_headache_0"' in html
