@@ -32,8 +32,10 @@ migrate: install
 run: migrate
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/python manage.py seed_demo
-	@echo "Homeline on http://127.0.0.1:$(PORT)/  (Ctrl-C stops web, worker and beat)"
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start --port $(PORT) --procfile Procfile
+	@echo "Homeline on http://127.0.0.1:$(PORT)/  (Ctrl-C stops web, workers and beat)"
+	# Links in alert emails and SMS point at this server unless SITE_URL says otherwise.
+	SITE_URL="$${SITE_URL:-http://127.0.0.1:$(PORT)}" PATH="$(CURDIR)/$(BIN):$$PATH" \
+	  $(BIN)/honcho start --port $(PORT) --procfile Procfile
 
 test: install-dev
 	DJANGO_ENV=test $(BIN)/python -m pytest $(PYTEST_ARGS)

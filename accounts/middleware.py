@@ -10,7 +10,8 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.urls import reverse
+from django.middleware.csrf import CsrfViewMiddleware
+from django.urls import Resolver404, resolve, reverse
 from django.utils.cache import patch_cache_control
 
 from portal.redaction import is_secret_path
@@ -21,6 +22,64 @@ Handler = Callable[[HttpRequest], HttpResponse]
 # as activity, or a screen left open would never time out.
 BACKGROUND_HEADER = "HTTP_X_HOMELINE_BACKGROUND"
 SESSION_KEY = "homeline_last_activity"
+
+# A check-in posted by a session that had idled out is not saved (the timeout protects
+# shared phones), but its answers are kept in the fresh, signed-out session for the same
+# user, so that they come back pre-filled after signing in (symptoms/views.py). Shape:
+# {"user_id": int, "patient_id": int, "kept_at": float (epoch s), "fields": {name: [str]}}.
+KEPT_CHECK_IN_KEY = "homeline_kept_check_in"
+KEPT_CHECK_IN_SECONDS = 2 * 60 * 60
+CHECK_IN_URL_NAME = "check_in_new"
+
+
+def _no_view(request: HttpRequest) -> HttpResponse:  # pragma: no cover - never called
+    raise AssertionError
+
+
+def posted_check_in(request: HttpRequest, *, check_csrf: bool = True) -> dict[str, object] | None:
+    """The answers of a check-in form POST, as {"patient_id": int, "fields": {name: [str]}},
+    or None if this request is not a genuine check-in POST (another page, or one that fails
+    Django's CSRF check: a forged post must never pre-fill anybody's form). check_csrf=False
+    only for a caller that has made its own same-origin check (symptoms.views.csrf_failure)."""
+    if request.method != "POST":
+        return None
+    try:
+        match = resolve(request.path_info)
+    except Resolver404:
+        return None
+    if match.url_name != CHECK_IN_URL_NAME:
+        return None
+    if check_csrf and CsrfViewMiddleware(_no_view).process_view(
+            request, _no_view, (), {}) is not None:
+        return None
+    fields = {name: request.POST.getlist(name) for name in request.POST
+              if name != "csrfmiddlewaretoken"}
+    return {"patient_id": int(match.kwargs["patient_id"]), "fields": fields}
+
+
+def keep_check_in(request: HttpRequest, user_id: int, posted: dict[str, object]) -> None:
+    """Keeps posted check-in answers (from posted_check_in) in the current session for
+    user_id, for KEPT_CHECK_IN_SECONDS. Nothing is saved as a check-in."""
+    request.session[KEPT_CHECK_IN_KEY] = {**posted, "user_id": user_id, "kept_at": time.time()}
+
+
+def kept_check_in(request: HttpRequest, patient_id: int) -> dict[str, list[str]] | None:
+    """Takes (removes) the answers kept for the signed-in user and this patient, or None.
+    Answers kept for another user, or older than KEPT_CHECK_IN_SECONDS, are dropped."""
+    kept = request.session.get(KEPT_CHECK_IN_KEY)
+    if not isinstance(kept, dict):
+        return None
+    if kept.get("user_id") != request.user.pk or kept.get("patient_id") != patient_id:
+        return None
+    del request.session[KEPT_CHECK_IN_KEY]
+    if time.time() - float(kept.get("kept_at", 0)) > KEPT_CHECK_IN_SECONDS:
+        return None
+    fields = kept.get("fields")
+    return fields if isinstance(fields, dict) else None
+
+
+def _plural_minutes(minutes: int) -> str:
+    return f"{minutes} minute" if minutes == 1 else f"{minutes} minutes"
 
 
 class IdleTimeoutMiddleware:
@@ -38,12 +97,24 @@ class IdleTimeoutMiddleware:
                 else settings.SESSION_IDLE_SECONDS_PATIENT
             )
             now = time.time()
+            kept = request.session.get(KEPT_CHECK_IN_KEY)
+            if isinstance(kept, dict) and (
+                kept.get("user_id") != user.pk
+                or now - float(kept.get("kept_at", 0)) > KEPT_CHECK_IN_SECONDS
+            ):
+                # Someone else signed in on this browser, or the answers are stale: they
+                # must never be shown.
+                del request.session[KEPT_CHECK_IN_KEY]
             last = request.session.get(SESSION_KEY)
             if last is not None and now - float(last) > limit:
+                posted = posted_check_in(request)
                 logout(request)
+                if posted is not None:
+                    keep_check_in(request, user.pk, posted)
                 messages.info(
                     request,
-                    f"You were signed out after {limit // 60} minutes without activity.",
+                    f"You were signed out after {_plural_minutes(limit // 60)} without "
+                    "activity.",
                 )
                 query = urlencode({"next": request.get_full_path()})
                 return HttpResponseRedirect(f"{reverse('login')}?{query}")

@@ -6,6 +6,7 @@ import logging
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.core import signing
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
@@ -337,17 +338,6 @@ def patient_create(*, team: CareTeam, values: dict[str, object]) -> Patient:
         return Patient.objects.create(care_team=team, **values)
 
 
-def team_settings_update(*, team: CareTeam, values: dict[str, object]) -> CareTeam:
-    """Save validated settings of `team` (accounts.team_views.TeamSettingsForm's fields).
-
-    One save, so simple-history records one change with its author (from the request), and
-    the team's post_save moves its open alerts' escalation times (alerts.escalation)."""
-    for name, value in values.items():
-        setattr(team, name, value)
-    team.save()
-    return team
-
-
 class MembershipRemoveRefused(Exception):
     """A team admin may not remove their own membership: another admin must."""
 
@@ -372,3 +362,66 @@ def account_close(*, user: User, reason: str) -> ClosureRequest:
         if pending is not None:
             return pending
         return ClosureRequest.objects.create(user=user, reason=reason)
+
+
+class TeamSettingsChangedMeanwhile(Exception):
+    """The team's settings changed after the settings page being saved was shown (another
+    admin's tab): nothing was written. `changed` lists (label, value then, value now) for
+    each setting that differs; `current` is the settings as strings now."""
+
+    def __init__(self, *, changed: list[tuple[str, str, str]], current: dict[str, str]) -> None:
+        self.changed = changed
+        self.current = current
+        super().__init__("the team's settings changed since the page was shown")
+
+
+_TEAM_SEEN_SALT = "accounts.team_settings.seen"
+
+
+def team_settings_snapshot(team: CareTeam, fields: list[str]) -> dict[str, str]:
+    """The named settings of `team` as strings (the model fields' own serialisation: a
+    time as HH:MM:SS, a number as digits, an empty contact as "")."""
+    return {name: CareTeam._meta.get_field(name).value_to_string(team) for name in fields}
+
+
+def team_settings_seen_token(team: CareTeam, fields: list[str]) -> str:
+    """A signed token of the named settings as `team` holds them now, for the settings form
+    to carry back to team_settings_save."""
+    return signing.dumps(team_settings_snapshot(team, fields), salt=_TEAM_SEEN_SALT,
+                         compress=True)
+
+
+def team_settings_save(*, team: CareTeam, values: dict[str, object], seen: str | None
+                       ) -> CareTeam:
+    """Write the team's settings `values` (field name -> cleaned value, validated by the
+    settings form) and return the saved team.
+
+    `seen` is the token the page carried (team_settings_seen_token); None: not checked.
+    The form holds every setting, so saving an out-of-date page would silently put back
+    an old 24-hour number or contact: if any of these settings differs from what the page
+    showed (or the token does not verify), TeamSettingsChangedMeanwhile is raised and
+    nothing is written. Checked under the team row lock, so of two saves of one page only
+    the first passes. simple-history records who and what; open alerts' due times follow
+    new minutes (post_save).
+    """
+    fields = list(values)
+    with transaction.atomic():
+        locked = CareTeam.objects.select_for_update().get(pk=team.pk)
+        if seen is not None:
+            current = team_settings_snapshot(locked, fields)
+            try:
+                shown = signing.loads(seen, salt=_TEAM_SEEN_SALT)
+            except signing.BadSignature:
+                shown = None
+            if not isinstance(shown, dict) or {k: shown.get(k) for k in fields} != current:
+                shown = shown if isinstance(shown, dict) else {}
+                changed = [
+                    (str(CareTeam._meta.get_field(name).verbose_name), str(shown.get(name, "?")),
+                     current[name])
+                    for name in fields if shown.get(name) != current[name]
+                ]
+                raise TeamSettingsChangedMeanwhile(changed=changed, current=current)
+        for name, value in values.items():
+            setattr(locked, name, value)
+        locked.save()
+        return locked

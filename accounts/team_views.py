@@ -17,6 +17,12 @@ from portal.http import posted
 
 
 class TeamSettingsForm(forms.ModelForm):
+    """Every team setting at once. `seen` carries what the page showed
+    (services.team_settings_seen_token), so a save from an out-of-date page is refused
+    instead of putting back an old 24-hour number."""
+
+    seen = forms.CharField(required=False, widget=forms.HiddenInput, max_length=4000)
+
     class Meta:
         model = CareTeam
         fields = [
@@ -59,14 +65,31 @@ def _admin_team(request: HttpRequest, team_id: int) -> CareTeam:
 @require_http_methods(["GET", "POST"])
 def team_settings(request: HttpRequest, team_id: int) -> HttpResponse:
     team = _admin_team(request, team_id)
-    form = TeamSettingsForm(posted(request), instance=team)
+    fields = TeamSettingsForm.Meta.fields
+    form = TeamSettingsForm(posted(request), instance=team,
+                            initial={"seen": services.team_settings_seen_token(team, fields)})
+    stale = None
     if request.method == "POST" and form.is_valid():
-        # simple-history records who (HistoryRequestMiddleware) and what; open alerts' due
-        # times follow new minutes (alerts.escalation, on the team's post_save).
-        values = {name: getattr(form.instance, name) for name in form._meta.fields}
-        services.team_settings_update(team=team, values=values)
-        messages.success(request, "Team settings saved.")
-        return redirect("team_settings", team_id=team.pk)
+        # The service writes under the team row lock, refusing an out-of-date page.
+        values = {name: form.cleaned_data[name] for name in fields}
+        try:
+            services.team_settings_save(team=team, values=values,
+                                        seen=form.cleaned_data["seen"] or None)
+        except services.TeamSettingsChangedMeanwhile as changed:
+            # Nothing saved: the form shows the settings now; the page says what changed
+            # and what this page would have set, to be made again on the current values.
+            team = CareTeam.objects.get(pk=team.pk)
+            yours = services.team_settings_snapshot(form.instance, fields)
+            stale = {
+                "changed": changed.changed,
+                "yours": [(str(CareTeam._meta.get_field(n).verbose_name), changed.current[n],
+                           yours[n]) for n in fields if yours[n] != changed.current[n]],
+            }
+            form = TeamSettingsForm(
+                instance=team, initial={"seen": services.team_settings_seen_token(team, fields)})
+        else:
+            messages.success(request, "Team settings saved.")
+            return redirect("team_settings", team_id=team.pk)
     # Panels of the apps above (alerts: contacts missing, steps that reached nobody).
     panels = team_panels.panels_for(team)
     invitations = list(Invitation.objects.filter(care_team=team, accepted_at__isnull=True)
@@ -86,8 +109,9 @@ def team_settings(request: HttpRequest, team_id: int) -> HttpResponse:
             "history": team.history.select_related("history_user").order_by(
                 "-history_date")[:20],
             **panels.context,
+            "stale": stale,
         },
-        status=400 if form.is_bound and form.errors else 200,
+        status=409 if stale else 400 if form.is_bound and form.errors else 200,
     )
 
 

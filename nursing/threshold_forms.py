@@ -46,6 +46,9 @@ class PatientThresholdsForm(forms.Form):
         multiline=True, widget=forms.Textarea(attrs={"rows": 2}), max_length=1000,
         label="Why (kept in the patient's record)",
     )
+    # What the page showed (services.thresholds_seen_token): a save from an out-of-date
+    # page is refused rather than undoing a colleague's change.
+    seen = forms.CharField(required=False, widget=forms.HiddenInput, max_length=4000)
 
     def __init__(
         self, *args: object, base: RuleSet, current: dict, in_force: RuleSet, **kwargs: object
@@ -79,6 +82,12 @@ class PatientThresholdsForm(forms.Form):
                     choices=GRADE_CHOICES,
                     initial="" if mine.get(level) is None else str(mine[level]),
                 )
+
+    def seen_value(self):
+        """The services.ThresholdsSeen the form carried (None if it carried none)."""
+        from symptoms.services import thresholds_seen_from_token
+
+        return thresholds_seen_from_token(self.cleaned_data.get("seen") or "")
 
     def numeric_fields(self) -> list[forms.BoundField]:
         return [self[name] for name in NUMERIC]
@@ -121,3 +130,24 @@ class PatientThresholdsForm(forms.Form):
             if target not in self.fields:
                 target = None
             self.add_error(target, message)
+
+
+def describe_threshold_changes(old: object, new: object) -> list[str]:
+    """One line per threshold that differs between two overrides mappings, in the page's
+    terms ("Headache: amber from: team's value → 1"); [] if they are the same."""
+    old = old if isinstance(old, dict) else {}
+    new = new if isinstance(new, dict) else {}
+    default = "the team's value"
+    lines = []
+    for key in NUMERIC:
+        if old.get(key) != new.get(key):
+            lines.append(f"{NUMERIC[key]}: {old.get(key, default)} → {new.get(key, default)}")
+    old_s = old.get("symptoms") if isinstance(old.get("symptoms"), dict) else {}
+    new_s = new.get("symptoms") if isinstance(new.get("symptoms"), dict) else {}
+    for symptom in SYMPTOMS:
+        a, b = old_s.get(symptom.code) or {}, new_s.get(symptom.code) or {}
+        for level in ("amber", "red"):
+            if a.get(level) != b.get(level):
+                lines.append(f"{symptom.label}: {level} from: {a.get(level, default)} → "
+                             f"{b.get(level, default)}")
+    return lines

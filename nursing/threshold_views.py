@@ -11,7 +11,7 @@ from django.views.decorators.http import require_http_methods
 from accounts import access
 from accounts.audit import record_read
 from accounts.models import Role
-from nursing.threshold_forms import PatientThresholdsForm
+from nursing.threshold_forms import PatientThresholdsForm, describe_threshold_changes
 from portal.http import posted
 from symptoms import services
 from symptoms.thresholds import ruleset_for_patient, team_base, threshold_conflicts
@@ -33,18 +33,37 @@ def patient_thresholds(request: HttpRequest, patient_id: int) -> HttpResponse:
         # A stored value that is not an object (written before the admin site checked it)
         # shows as "no overrides" rather than breaking the page; the rule set ignores it too.
         current=patient.thresholds if isinstance(patient.thresholds, dict) else {},
+        initial={"seen": services.thresholds_seen_token(patient)},
     )
+    stale = None
     if request.method == "POST" and form.is_valid():
         try:
             services.thresholds_set(
                 changed_by=request.user, reason=form.cleaned_data["reason"],
-                overrides=form.overrides(), patient=patient,
+                overrides=form.overrides(), patient=patient, seen=form.seen_value(),
             )
         except OverridesRefused as refused:
             form.add_override_errors(refused.errors)
+        except services.ThresholdsChangedMeanwhile as changed:
+            # Nothing saved: show the values in force now and what changed, keep the
+            # typed reason, and say what this page would have set.
+            stale = {
+                "changes": changed.changes,
+                "lines": describe_threshold_changes(changed.seen, changed.current),
+                "yours": describe_threshold_changes(changed.current, form.overrides()),
+            }
+            patient.refresh_from_db()
+            in_force = ruleset_for_patient(patient)
+            form = PatientThresholdsForm(
+                None, base=team_base(patient), in_force=in_force,
+                current=patient.thresholds if isinstance(patient.thresholds, dict) else {},
+                initial={"seen": services.thresholds_seen_token(patient),
+                         "reason": form.cleaned_data["reason"]},
+            )
         else:
             messages.success(request, f"Thresholds for {patient.display_name} saved.")
             return redirect("patient_thresholds", patient_id=patient.pk)
+    status = 409 if stale is not None else 400 if form.is_bound and form.errors else 200
     return render(
         request,
         "nursing/patient_thresholds.html",
@@ -54,6 +73,7 @@ def patient_thresholds(request: HttpRequest, patient_id: int) -> HttpResponse:
             "in_force": in_force,
             "conflicts": threshold_conflicts(patient),
             "changes": patient.threshold_changes.select_related("changed_by")[:50],
+            "stale": stale,
         },
-        status=400 if form.is_bound and form.errors else 200,
+        status=status,
     )

@@ -18,6 +18,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
@@ -69,6 +70,16 @@ def _seen_version(request: HttpRequest) -> int | None:
 def _changed(alert: Alert, seen: int) -> HttpResponse:
     """To the alert page, marking what came in after the version the nurse had seen."""
     return HttpResponseRedirect(f"{reverse('alert_detail', args=[alert.pk])}?since={seen}")
+
+
+def _about(alert: Alert, text: str) -> str:
+    """A confirmation naming the alert's patient (name and hospital number) with a link
+    back to the alert: after the queue refreshed, the nurse can see which patient's alert
+    the click acted on."""
+    return format_html(
+        '{} {} ({}) · <a href="{}">open the alert</a>', text, alert.patient.display_name,
+        alert.patient.hospital_number, reverse("alert_detail", args=[alert.pk]),
+    )
 
 
 STALE_PAGE = ("This page is out of date: here is the alert as it is now. Look at it, then "
@@ -159,12 +170,12 @@ def alert_acknowledge(request: HttpRequest, alert_id: int) -> HttpResponse:
     except services.AlertNotAllowed:
         raise Http404 from None
     except services.AlertChanged as exc:
-        messages.warning(request, str(exc))
+        messages.warning(request, _about(alert, f"{exc} Alert for"))
         return _changed(alert, seen)
     except services.AlertConflict as exc:
-        messages.warning(request, str(exc))
+        messages.warning(request, _about(alert, f"{exc} Alert for"))
     else:
-        messages.success(request, "Acknowledged: escalation has stopped.")
+        messages.success(request, _about(alert, "Acknowledged: escalation has stopped for"))
     return _back(request, alert)
 
 
@@ -188,10 +199,10 @@ def alert_resolve(request: HttpRequest, alert_id: int) -> HttpResponse:
         typed["note"] = typed["note"].replace("\x00", "")
         return _detail(request, alert, status=400, typed=typed, errors={exc.field: str(exc)})
     except services.AlertChanged as exc:
-        messages.warning(request, str(exc))
+        messages.warning(request, _about(alert, f"{exc} Alert for"))
         return _changed(alert, seen)
     except services.AlertConflict as exc:
-        messages.warning(request, str(exc))
+        messages.warning(request, _about(alert, f"{exc} Alert for"))
     else:
-        messages.success(request, "Resolved.")
+        messages.success(request, _about(alert, "Resolved. Alert closed for"))
     return _back(request, alert)

@@ -173,6 +173,8 @@ SESSION_COOKIE_AGE = 12 * 3600
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = True
+# Says nothing was sent, with the call advice; keeps a check-in's answers (symptoms/views.py).
+CSRF_FAILURE_VIEW = "symptoms.views.csrf_failure"
 
 INVITATION_TTL_HOURS = env.int("INVITATION_TTL_HOURS", default=72)
 QUEUE_REFRESH_SECONDS = env.int("QUEUE_REFRESH_SECONDS", default=10)

@@ -40,6 +40,11 @@ class ThresholdsField(StrictJSONField):
             raise forms.ValidationError(self.error_messages["too_deep"],
                                         code="too_deep") from None
 
+    def prepare_value(self, value: object) -> object:
+        # A new team or patient has no thresholds yet: an empty box, not "null" (which
+        # would then be refused).
+        return "" if value is None else super().prepare_value(value)
+
     def validate(self, value: object) -> None:
         super().validate(value)
         if not isinstance(value, dict):

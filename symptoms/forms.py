@@ -8,6 +8,7 @@ they concern, and nothing is saved unless the whole check-in is valid.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import uuid
 from datetime import datetime
@@ -36,6 +37,11 @@ _NUMBER = re.compile(r"-?[0-9]{1,6}(\.[0-9]{1,6})?\Z")
 
 # °F readings typed into the °C box: 98.6 is a normal temperature in °F, not 98.6 °C.
 FAHRENHEIT_LOOKING = (Decimal("86.0"), Decimal("113.0"))
+
+
+# An example of a plausible reading for each whole-number box, for its error message.
+WHOLE_NUMBER_EXAMPLES = {"stools_above_baseline": "2", "vomiting_episodes_24h": "1",
+                         "spo2": "97", "systolic_bp": "120", "heart_rate": "80"}
 
 
 def symptom_field_name(code: str) -> str:
@@ -141,7 +147,35 @@ class CheckInForm(forms.Form):
         self.fields["taken_at"].widget.input_type = "datetime-local"
         self.data_result: CheckInData | None = None
 
+    @classmethod
+    def initial_from(cls, fields: dict[str, list[str]]) -> dict[str, object]:
+        """Initial values from answers kept from an unsent POST ({name: [str]}, see
+        accounts/middleware.py): text as typed, ticked boxes True, and the same submission
+        key (that post was never saved, and a double send must still save once). Unknown
+        names and malformed values are dropped."""
+        initial: dict[str, object] = {}
+        for name, values in fields.items():
+            if not (isinstance(values, list) and values and isinstance(values[-1], str)):
+                continue
+            value = values[-1]
+            if name == "submission_key":
+                with contextlib.suppress(ValueError):
+                    initial[name] = uuid.UUID(value)
+            elif name in cls.CHECKBOXES:
+                initial[name] = True
+            elif name in cls.base_fields or name.startswith("symptom_"):
+                initial[name] = value
+        return initial
+
+    CHECKBOXES = ("antipyretic_last_6h", "feels_suddenly_unwell", "diarrhoea_with_blood",
+                  "unable_to_keep_fluids")
+
     # ------------------------------------------------------------------ layout helpers
+    def fields_with_errors(self) -> list[forms.BoundField]:
+        """The bound fields that carry an error, in field order, symptoms last (the error
+        summary at the top of the page links to each)."""
+        return [field for field in self if field.errors]
+
     def symptom_groups(self) -> list[tuple[str, list[forms.BoundField]]]:
         return [
             (group.title, [self[symptom_field_name(s.code)] for s in symptoms_in_group(group.code)])
@@ -156,7 +190,9 @@ class CheckInForm(forms.Form):
         # ASCII digits only: Decimal() would also read "1_0" as 10, "1e3", "NaN" and
         # other scripts' digits, none of which anyone types as a reading.
         if not _NUMBER.match(raw):
-            self.add_error(name, "Enter a number in digits, like 36.8.")
+            example = WHOLE_NUMBER_EXAMPLES.get(name, "2") if integer else "36.8"
+            kind = "a whole number" if integer else "a number"
+            self.add_error(name, f"Enter {kind} in digits, like {example}.")
             return None
         value = Decimal(raw)
         if integer:

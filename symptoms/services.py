@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
+from django.core import signing
 from django.db import IntegrityError, InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
@@ -31,6 +32,64 @@ log = logging.getLogger(__name__)
 
 class NotAllowed(Exception):
     """The user may not do this to this patient (views answer 404)."""
+
+
+class ThresholdsChangedMeanwhile(Exception):
+    """The thresholds changed after the page that is being saved was shown (another
+    nurse's tab, the admin site): nothing was written. `seen` and `current` are the
+    overrides mappings then and now; `changes` the ThresholdChange rows made since, newest
+    first (who, when, why), so the page can say what changed."""
+
+    def __init__(self, *, seen: dict | None, current: dict, changes: list) -> None:
+        self.seen = seen
+        self.current = current
+        self.changes = changes
+        super().__init__("the thresholds changed since the page was shown")
+
+
+@dataclass(frozen=True)
+class ThresholdsSeen:
+    """What a thresholds page showed: the overrides in force (None when the page's token
+    could not be read: treated as changed) and the id of the latest ThresholdChange then
+    (0 if none). Carried by the form as a signed token (thresholds_seen_token)."""
+
+    thresholds: dict | None
+    last_change_id: int
+
+
+_SEEN_SALT = "symptoms.thresholds.seen"
+
+
+def _thresholds_of(target) -> dict:
+    # A stored non-object (written before the admin checked it) counts as no overrides,
+    # as the rule set reads it.
+    return target.thresholds if isinstance(target.thresholds, dict) else {}
+
+
+def _threshold_changes_of(target):
+    if isinstance(target, Patient):
+        return ThresholdChange.objects.filter(patient=target)
+    return ThresholdChange.objects.filter(care_team=target, patient__isnull=True)
+
+
+def thresholds_seen_token(target) -> str:
+    """A signed token of the overrides `target` (a Patient or CareTeam) has now and its
+    latest change id, for the form to carry back (see thresholds_seen_from_token)."""
+    last = _threshold_changes_of(target).order_by("-pk").values_list("pk", flat=True).first()
+    return signing.dumps({"t": _thresholds_of(target), "c": last or 0}, salt=_SEEN_SALT,
+                         compress=True)
+
+
+def thresholds_seen_from_token(token: str) -> ThresholdsSeen | None:
+    """The ThresholdsSeen a form carried; None if the form carried none (not checked); a
+    token that does not verify gives thresholds=None (refused as changed, never trusted)."""
+    if not token:
+        return None
+    try:
+        data = signing.loads(token, salt=_SEEN_SALT)
+        return ThresholdsSeen(thresholds=dict(data["t"]), last_change_id=int(data["c"]))
+    except (signing.BadSignature, KeyError, TypeError, ValueError):
+        return ThresholdsSeen(thresholds=None, last_change_id=0)
 
 
 class CheckInNotSaved(Exception):
@@ -217,6 +276,7 @@ def thresholds_set(
     overrides: dict[str, object],
     patient: Patient | None = None,
     team=None,
+    seen: ThresholdsSeen | None = None,
 ) -> ThresholdChange:
     """Replace a patient's (or a team's) threshold overrides, with a written reason.
 
@@ -225,6 +285,12 @@ def thresholds_set(
     a patient's against the team's in force; a team's against the overrides of every one
     of its patients (so no combination saved here contradicts itself). Every change is
     kept with who, when, why, old and new.
+
+    `seen` is what the page being saved showed (None: not checked, for callers without a
+    page). If the stored overrides differ from it, ThresholdsChangedMeanwhile is raised and
+    nothing is written: the form holds a whole set of overrides, so saving an old page
+    would silently undo a colleague's stricter value. Checked under the row lock, so of
+    two saves from the same page only the first passes.
     """
     if (patient is None) == (team is None):
         raise ValueError("give exactly one of patient or team")
@@ -244,6 +310,13 @@ def thresholds_set(
         if patient is not None:
             type(patient.care_team).objects.select_for_update().get(pk=patient.care_team_id)
         target = type(target).objects.select_for_update().get(pk=target.pk)
+        if seen is not None and (seen.thresholds is None
+                                 or seen.thresholds != _thresholds_of(target)):
+            raise ThresholdsChangedMeanwhile(
+                seen=seen.thresholds, current=_thresholds_of(target),
+                changes=list(_threshold_changes_of(target).filter(pk__gt=seen.last_change_id)
+                             .select_related("changed_by").order_by("-pk")[:20]),
+            )
         errors = (patient_thresholds_refusals(target, overrides) if patient is not None
                   else team_thresholds_refusals(target, overrides))
         if errors:

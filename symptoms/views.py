@@ -7,11 +7,13 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_safe
 
 from accounts import access
 from accounts.audit import record_read
 from accounts.context_processors import care_line
+from accounts.middleware import keep_check_in, kept_check_in, posted_check_in
 from portal.http import posted
 from symptoms import services
 from symptoms.access import check_in_for
@@ -36,7 +38,12 @@ def check_in_new(request: HttpRequest, patient_id: int) -> HttpResponse:
         raise Http404
     # A nurse's form names the patient (name, care line): a read (only staff are logged).
     record_read(request, patient, "open check-in form")
-    form = CheckInForm(posted(request), time_zone=patient.time_zone)
+    kept = kept_check_in(request, patient.pk) if request.method == "GET" else None
+    if kept:
+        # Answers posted after the session had idled out: shown again, never sent for them.
+        form = CheckInForm(time_zone=patient.time_zone, initial=CheckInForm.initial_from(kept))
+    else:
+        form = CheckInForm(posted(request), time_zone=patient.time_zone)
     if request.method == "POST" and form.is_valid():
         try:
             check_in, _created = services.check_in_record(
@@ -65,9 +72,36 @@ def check_in_new(request: HttpRequest, patient_id: int) -> HttpResponse:
             "patient": patient,
             "on_behalf": request.user.is_care_staff,
             "care_line": care_line(patient.care_team),
+            "restored": bool(kept),
         },
         status=400 if form.is_bound and not form.is_valid() else 200,
     )
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """CSRF_FAILURE_VIEW: a 403 page that says nothing was sent and gives the static call
+    advice, rendered without the request's context processors (no database). A check-in
+    form sent from a page whose token went stale (signed out and in again in another tab)
+    has its answers kept, as after the idle timeout, so that reloading the form shows them;
+    only when the browser's Origin header names this site, so that another site's forged
+    post can never pre-fill anybody's form."""
+    kept = False
+    retry_url = None
+    try:
+        posted = posted_check_in(request, check_csrf=False)
+        if posted is not None:
+            # Only a check-in page's own path is offered as a link (never a path as sent).
+            retry_url = reverse("check_in_new", args=[posted["patient_id"]])
+            origin = request.META.get("HTTP_ORIGIN")
+            if origin is not None and origin == f"{request.scheme}://{request.get_host()}":
+                user = request.user
+                if user.is_authenticated:
+                    keep_check_in(request, user.pk, posted)
+                    kept = True
+    except Exception:
+        kept = False
+    page = render_to_string("403_csrf.html", {"kept": kept, "retry_url": retry_url})
+    return HttpResponse(page, status=403)
 
 
 def _reported_symptoms(check_in: CheckIn) -> list[dict[str, object]]:

@@ -29,6 +29,39 @@
     fresh.forEach(function (row) { seen[row.dataset.alertId] = true; });
   }
 
+  // The refresh never moves rows under the nurse's pointer or focus: a row that was
+  // resolved elsewhere would otherwise put the next patient's Acknowledge button where the
+  // click lands. While the pointer is over the queue or focus is inside it, the poll's
+  // request is not sent (and a reply already on its way is not swapped in); the next tick
+  // after the pointer leaves brings the new rows. No trigger filter expression: the CSP
+  // forbids eval, so this listens to htmx's events instead.
+  var pointerInQueue = false;
+
+  function inQueue(node) {
+    return Boolean(node && node.closest && node.closest("#queue"));
+  }
+
+  function nurseIsOnTheQueue() {
+    return pointerInQueue || inQueue(document.activeElement);
+  }
+
+  function isQueuePoll(event) {
+    return event.detail && event.detail.elt && event.detail.elt.id === "queue";
+  }
+
+  document.addEventListener("pointerover", function (event) {
+    pointerInQueue = inQueue(event.target);
+  });
+  document.addEventListener("pointerout", function (event) {
+    if (!event.relatedTarget) { pointerInQueue = false; }  // left the window
+  });
+  document.body.addEventListener("htmx:beforeRequest", function (event) {
+    if (isQueuePoll(event) && nurseIsOnTheQueue()) { event.preventDefault(); }
+  });
+  document.body.addEventListener("htmx:beforeSwap", function (event) {
+    if (isQueuePoll(event) && nurseIsOnTheQueue()) { event.detail.shouldSwap = false; }
+  });
+
   document.addEventListener("DOMContentLoaded", remember);
   document.body.addEventListener("htmx:afterSwap", markNew);
   // Back on the tab: the title returns to normal; highlighted rows stay until reload.

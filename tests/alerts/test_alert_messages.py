@@ -58,6 +58,8 @@ def test_by_default_an_alert_says_only_that_it_needs_you_and_a_link(smtp, sms_ou
         for secret in identifying(patient, team):
             assert secret not in words, (secret, words)
     assert "needs you" in sms_outbox[0].body
+    # The sender comes first, set apart, so a glance at the lock screen reads it.
+    assert sms_outbox[0].body.startswith("Homeline: ")
 
 
 def test_an_escalation_says_no_more_by_default(smtp, sms_outbox, red_alert,

@@ -468,7 +468,8 @@ def test_the_saved_check_in_looks_back_72_real_hours_in_the_patients_zone(
 def test_numbers_only_in_ascii_digits_on_the_check_in_form(as_user, patient, field, value):
     response = post_check_in(as_user(patient.user), patient, form(**{field: value}))
     assert response.status_code == 400
-    assert "Enter a number" in " ".join(response.context["form"].errors[field])
+    kind = "a number" if field == "temperature" else "a whole number"
+    assert f"Enter {kind} in digits" in " ".join(response.context["form"].errors[field])
     assert not CheckIn.objects.exists()
 
 

@@ -75,7 +75,8 @@ class Command(BaseCommand):
         )
         maya = Patient.objects.create(
             care_team=team, display_name="Maya Jones",
-            date_of_birth=today.replace(year=today.year - 7) - timedelta(days=40),
+            # About seven years old (not replace(year=...), which fails on 29 February).
+            date_of_birth=today - timedelta(days=7 * 365 + 40),
             hospital_number="HD-200871",
             infusion_start_date=today - timedelta(days=12), planned_cycles=2,
         )
