@@ -15,7 +15,7 @@ from django.urls import reverse
 from symptoms import services
 from symptoms.models import ThresholdChange
 from symptoms.thresholds import ruleset_for_patient
-from tests.symptoms.test_patient_thresholds import DEFAULT_FORM
+from tests.nursing.test_patient_thresholds import DEFAULT_FORM
 
 pytestmark = pytest.mark.django_db
 
