@@ -38,12 +38,15 @@ def check_in_new(request: HttpRequest, patient_id: int) -> HttpResponse:
         raise Http404
     # A nurse's form names the patient (name, care line): a read (only staff are logged).
     record_read(request, patient, "open check-in form")
+    # Someone logging for another person is asked about them, not about "I".
+    about = None if patient.user_id == request.user.pk else patient.display_name
     kept = kept_check_in(request, patient.pk) if request.method == "GET" else None
     if kept:
         # Answers posted after the session had idled out: shown again, never sent for them.
-        form = CheckInForm(time_zone=patient.time_zone, initial=CheckInForm.initial_from(kept))
+        form = CheckInForm(time_zone=patient.time_zone, about=about,
+                           initial=CheckInForm.initial_from(kept))
     else:
-        form = CheckInForm(posted(request), time_zone=patient.time_zone)
+        form = CheckInForm(posted(request), time_zone=patient.time_zone, about=about)
     if request.method == "POST" and form.is_valid():
         try:
             check_in, _created = services.check_in_record(

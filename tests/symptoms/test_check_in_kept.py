@@ -248,3 +248,32 @@ def test_symptom_error_links_to_its_first_choice(as_user, caregiver, child):
     html = response.content.decode()
     assert 'href="#id_symptom_headache_0"' in html
     assert 'id="id_symptom_headache_0"' in html
+
+
+# ------------------------------------------------------------------ wording (item 5)
+
+def test_caregiver_is_asked_about_the_child_not_about_i(as_user, caregiver, child):
+    html = as_user(caregiver).get(reverse("check_in_new", args=[child.pk])).content.decode()
+    assert "Maya Jones has taken paracetamol, ibuprofen or steroids" in html
+    assert "Maya Jones suddenly feels unwell" in html
+    assert "Maya Jones cannot keep fluids down" in html
+    assert "No pump: Maya Jones is on a treatment break" in html
+    assert "Unsteady on their feet" in html
+    assert "If Maya Jones is very unwell" in html
+    assert "I have taken" not in html
+    assert "I suddenly feel" not in html
+    assert "I cannot keep" not in html
+    assert "No pump: i am" not in html
+
+
+def test_nurse_entering_for_a_patient_is_asked_about_the_patient(as_user, nurse, patient):
+    html = as_user(nurse).get(reverse("check_in_new", args=[patient.pk])).content.decode()
+    assert "Sam Patel suddenly feels unwell" in html
+    assert "I suddenly feel" not in html
+
+
+def test_patient_is_still_asked_in_the_first_person(as_user, patient):
+    html = as_user(patient.user).get(reverse("check_in_new", args=[patient.pk])).content.decode()
+    assert "I suddenly feel unwell" in html
+    assert "No pump: I am on a treatment break" in html
+    assert "No pump: i am" not in html
