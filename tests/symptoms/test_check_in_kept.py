@@ -277,3 +277,38 @@ def test_patient_is_still_asked_in_the_first_person(as_user, patient):
     assert "I suddenly feel unwell" in html
     assert "No pump: I am on a treatment break" in html
     assert "No pump: i am" not in html
+
+
+# ------------------------------------------------------------------ result page (item 6)
+
+def test_result_page_shows_every_answered_field(as_user, caregiver, child):
+    client = as_user(caregiver)
+    response = client.post(reverse("check_in_new", args=[child.pk]), {
+        "submission_key": str(uuid.uuid4()), "unit": "c", "temperature": "36.9",
+        "antipyretic_last_6h": "on", "feels_suddenly_unwell": "on",
+        "stools_above_baseline": "3", "diarrhoea_with_blood": "on",
+        "vomiting_episodes_24h": "2", "unable_to_keep_fluids": "on",
+        "pump": "not_connected", "spo2": "97", "systolic_bp": "118", "heart_rate": "92",
+        "symptom_headache": "1", "notes": "Tired"})
+    assert response.status_code == 302
+    html = client.get(response["Location"]).content.decode()
+    recorded = html[html.index("What was recorded"):]
+    for line in ("Temperature 36.9", "Headache: ", "Notes: Tired",
+                 "Paracetamol, ibuprofen or steroids in the last 6 hours: yes",
+                 "Suddenly unwell: yes", "Bowel movements above normal in 24 hours: 3",
+                 "Blood in the diarrhoea: yes", "Times sick (vomited) in 24 hours: 2",
+                 "Cannot keep fluids down: yes",
+                 "Pump: no pump: Maya Jones is on a treatment break",
+                 "Oxygen level: 97 %", "Blood pressure, top number: 118 mmHg",
+                 "Heart rate: 92 beats a minute"):
+        assert line in recorded, line
+
+
+def test_result_page_leaves_out_what_was_not_answered(as_user, patient):
+    client = as_user(patient.user)
+    response = client.post(reverse("check_in_new", args=[patient.pk]), {
+        "submission_key": str(uuid.uuid4()), "unit": "c", "temperature": "36.9"})
+    html = client.get(response["Location"]).content.decode()
+    recorded = html[html.index("What was recorded"):]
+    for words in ("Pump:", "Oxygen level", "Heart rate", "Suddenly unwell", "Times sick"):
+        assert words not in recorded
