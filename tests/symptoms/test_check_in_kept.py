@@ -147,26 +147,32 @@ def test_sign_out_message_says_1_minute(settings, caregiver, child):
 
 # ------------------------------------------------------------------ CSRF failure (item 2)
 
-def signed_in_csrf_client(email):
+def signed_in_csrf_client(email, secure=False):
     client = Client(enforce_csrf_checks=True)
-    token = client.get(reverse("login")).cookies["csrftoken"].value
+    token = client.get(reverse("login"), secure=secure).cookies["csrftoken"].value
     assert client.post(reverse("login"), {"username": email, "password": PASSWORD,
-                                          "csrfmiddlewaretoken": token}).status_code == 302
+                                          "csrfmiddlewaretoken": token},
+                       secure=secure, HTTP_ORIGIN=ORIGIN[secure]).status_code == 302
     return client
 
 
-def stale_form_post(client, child, **extra):
+ORIGIN = {False: "http://testserver", True: "https://testserver"}
+
+
+def stale_form_post(client, child, secure=False, **extra):
     """Opens the check-in form, signs out and in again (as in another tab: the token is
     rotated), then sends the form as it was."""
     url = reverse("check_in_new", args=[child.pk])
-    old_token = str(client.get(url).context["csrf_token"])
-    home_token = str(client.get(reverse("home")).context["csrf_token"])
-    client.post(reverse("logout"), {"csrfmiddlewaretoken": home_token})
-    token = client.get(reverse("login")).cookies["csrftoken"].value
+    old_token = str(client.get(url, secure=secure).context["csrf_token"])
+    home_token = str(client.get(reverse("home"), secure=secure).context["csrf_token"])
+    client.post(reverse("logout"), {"csrfmiddlewaretoken": home_token}, secure=secure,
+                HTTP_ORIGIN=ORIGIN[secure])
+    token = client.get(reverse("login"), secure=secure).cookies["csrftoken"].value
     assert client.post(reverse("login"), {"username": "rosa@example.org", "password": PASSWORD,
-                                          "csrfmiddlewaretoken": token}).status_code == 302
+                                          "csrfmiddlewaretoken": token},
+                       secure=secure, HTTP_ORIGIN=ORIGIN[secure]).status_code == 302
     return client.post(url, {"csrfmiddlewaretoken": old_token, "submission_key": str(uuid.uuid4()),
-                             **ANSWERS}, **extra)
+                             **ANSWERS}, secure=secure, **extra)
 
 
 def test_stale_form_gets_a_page_with_the_call_advice_and_keeps_the_answers(caregiver, child):
@@ -197,6 +203,30 @@ def test_stale_form_from_another_origin_or_none_keeps_nothing(caregiver, child):
         assert client.get(reverse("check_in_new", args=[child.pk])).context[
             "form"]["temperature"].value() is None
     assert not CheckIn.objects.exists()
+
+
+def test_stale_form_over_https_with_production_cookies_keeps_the_answers(settings, caregiver,
+                                                                         child):
+    settings.SESSION_COOKIE_SECURE = True
+    settings.CSRF_COOKIE_SECURE = True
+    client = signed_in_csrf_client("rosa@example.org", secure=True)
+    response = stale_form_post(client, child, secure=True, HTTP_ORIGIN="https://testserver")
+    assert response.status_code == 403
+    assert "Your answers are kept" in response.content.decode()
+    form = client.get(reverse("check_in_new", args=[child.pk]), secure=True)
+    assert form.context["form"]["temperature"].value() == "38.9"
+    # An http:// origin on an https site is another origin: nothing kept.
+    other = signed_in_csrf_client("rosa@example.org", secure=True)
+    response = stale_form_post(other, child, secure=True, HTTP_ORIGIN="http://testserver")
+    assert response.status_code == 403
+    assert KEPT_CHECK_IN_KEY not in other.session
+
+
+def test_production_settings_use_the_csrf_failure_page():
+    from tests.test_headers import production_settings
+
+    assert production_settings("CSRF_FAILURE_VIEW") == {
+        "CSRF_FAILURE_VIEW": "symptoms.views.csrf_failure"}
 
 
 def test_csrf_failure_page_renders_without_the_database(django_assert_max_num_queries):
