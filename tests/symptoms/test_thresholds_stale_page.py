@@ -172,8 +172,8 @@ def test_two_saves_from_one_page_at_the_same_moment_only_one_passes(nurse, clini
     assert ThresholdChange.objects.filter(patient=patient).count() == 1
 
 
-def test_under_production_settings_an_old_tab_is_refused(  # noqa: F811 (own_redis)
-    settings, own_redis, nurse, clinician, patient, team_admin
+def test_under_production_settings_an_old_tab_is_refused(
+    settings, own_redis, nurse, clinician, patient, team_admin  # noqa: F811 (the fixture)
 ):
     """Production's secret key, Redis cache, sessions and messages: the token the page
     carries is signed and checked with production's key; a page signed with another key
