@@ -31,7 +31,34 @@ from triage.validation import NON_FIELD, CheckInData, CheckInInvalid, parse_chec
 # preselected, because "none" is an answer (clinical-rules.md) and a default is not.
 GRADE_CHOICES = [(str(grade), label.capitalize()) for grade, label in GRADE_LABELS.items()] + [
     ("", "Not answered")]
-PUMP_CHOICES = [("", "Not answered")] + [(p.code, p.words.capitalize()) for p in PUMP_STATES]
+
+
+def sentence_case(words: str) -> str:
+    """First letter upper case, the rest as written (str.capitalize() made "I" an "i")."""
+    return words[:1].upper() + words[1:]
+
+
+PUMP_CHOICES = [("", "Not answered")] + [(p.code, sentence_case(p.words)) for p in PUMP_STATES]
+
+# The questions as asked of someone logging for another person (a caregiver for a child, a
+# nurse after a phone call): {name} is the patient's display name. Same meaning, same
+# fields; only the person changes.
+ABOUT_PATIENT_LABELS = {
+    "antipyretic_last_6h": "{name} has taken paracetamol, ibuprofen or steroids in the last "
+                           "6 hours",
+    "feels_suddenly_unwell": "{name} suddenly feels unwell, even with a normal temperature",
+    "stools_above_baseline": "Bowel movements in the last 24 hours, more than {name}'s normal",
+    "vomiting_episodes_24h": "Times {name} has been sick (vomited) in 24 hours",
+    "unable_to_keep_fluids": "{name} cannot keep fluids down",
+}
+
+
+def about_patient(words: str, name: str) -> str:
+    """Catalogue words in the second/first person ("not yourself", "unsteady on your feet",
+    "I am on a treatment break") turned to be about the patient named."""
+    words = words.replace("I am ", f"{name} is ")
+    words = re.sub(r"\byourself\b", "themselves", words)
+    return re.sub(r"\byour\b", "their", words)
 
 _NUMBER = re.compile(r"-?[0-9]{1,6}(\.[0-9]{1,6})?\Z")
 
@@ -133,17 +160,29 @@ class CheckInForm(forms.Form):
         widget=forms.DateTimeInput(format="%Y-%m-%dT%H:%M"),
     )
 
-    def __init__(self, *args: object, time_zone: str, **kwargs: object) -> None:
+    def __init__(self, *args: object, time_zone: str, about: str | None = None,
+                 **kwargs: object) -> None:
+        """time_zone: the patient's IANA zone (a typed time is wall time there). about: the
+        patient's display name when someone else logs for them (caregiver, nurse); the
+        questions are then worded about the patient instead of "I"/"you"."""
         kwargs.setdefault("initial", {}).setdefault("submission_key", uuid.uuid4())
         super().__init__(*args, **kwargs)
         self.time_zone = ZoneInfo(time_zone)
+        self.about = about
         for symptom in SYMPTOMS:
             self.fields[symptom_field_name(symptom.code)] = forms.ChoiceField(
                 required=False,
                 choices=GRADE_CHOICES,
                 widget=forms.RadioSelect,
-                label=symptom.words.capitalize(),
+                label=sentence_case(about_patient(symptom.words, about) if about
+                                    else symptom.words),
             )
+        if about:
+            for name, label in ABOUT_PATIENT_LABELS.items():
+                self.fields[name].label = label.format(name=about)
+            self.fields["pump"].choices = [
+                (code, sentence_case(about_patient(words, about)))
+                for code, words in PUMP_CHOICES]
         self.fields["taken_at"].widget.input_type = "datetime-local"
         self.data_result: CheckInData | None = None
 

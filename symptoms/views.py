@@ -17,7 +17,7 @@ from accounts.middleware import keep_check_in, kept_check_in, posted_check_in
 from portal.http import posted
 from symptoms import services
 from symptoms.access import check_in_for
-from symptoms.forms import CheckInForm
+from symptoms.forms import CheckInForm, about_patient
 from symptoms.models import CheckIn, Severity
 from symptoms.selectors import (
     cycle_window,
@@ -25,7 +25,7 @@ from symptoms.selectors import (
     window_check_ins,
 )
 from symptoms.thresholds import ruleset_for_patient
-from triage.catalogue import GRADE_LABELS, SYMPTOMS_BY_CODE
+from triage.catalogue import GRADE_LABELS, PUMP_STATES_BY_CODE, SYMPTOMS_BY_CODE
 from triage.validation import CheckInInvalid
 
 
@@ -38,12 +38,15 @@ def check_in_new(request: HttpRequest, patient_id: int) -> HttpResponse:
         raise Http404
     # A nurse's form names the patient (name, care line): a read (only staff are logged).
     record_read(request, patient, "open check-in form")
+    # Someone logging for another person is asked about them, not about "I".
+    about = None if patient.user_id == request.user.pk else patient.display_name
     kept = kept_check_in(request, patient.pk) if request.method == "GET" else None
     if kept:
         # Answers posted after the session had idled out: shown again, never sent for them.
-        form = CheckInForm(time_zone=patient.time_zone, initial=CheckInForm.initial_from(kept))
+        form = CheckInForm(time_zone=patient.time_zone, about=about,
+                           initial=CheckInForm.initial_from(kept))
     else:
-        form = CheckInForm(posted(request), time_zone=patient.time_zone)
+        form = CheckInForm(posted(request), time_zone=patient.time_zone, about=about)
     if request.method == "POST" and form.is_valid():
         try:
             check_in, _created = services.check_in_record(
@@ -118,6 +121,38 @@ def _reported_symptoms(check_in: CheckIn) -> list[dict[str, object]]:
     ]
 
 
+def _recorded_answers(check_in: CheckIn, about: str | None) -> list[str]:
+    """Every answered field of a check-in other than temperature, symptoms and notes (shown
+    on their own), as the lines of the result page's "What was recorded", in form order.
+    A box left empty (None, "") is not listed; a yes/no answered "no" is. about: the
+    patient's display name when the reader is someone else (pump words say "I")."""
+    lines: list[str] = []
+
+    def yes_no(value: bool | None, words: str) -> None:
+        if value is not None:
+            lines.append(f"{words}: {'yes' if value else 'no'}")
+
+    yes_no(check_in.antipyretic_last_6h, "Paracetamol, ibuprofen or steroids in the last 6 hours")
+    yes_no(check_in.feels_suddenly_unwell, "Suddenly unwell")
+    if check_in.stools_above_baseline is not None:
+        lines.append(f"Bowel movements above normal in 24 hours: {check_in.stools_above_baseline}")
+    yes_no(check_in.diarrhoea_with_blood, "Blood in the diarrhoea")
+    if check_in.vomiting_episodes_24h is not None:
+        lines.append(f"Times sick (vomited) in 24 hours: {check_in.vomiting_episodes_24h}")
+    yes_no(check_in.unable_to_keep_fluids, "Cannot keep fluids down")
+    if check_in.pump:
+        state = PUMP_STATES_BY_CODE.get(check_in.pump)
+        words = state.words if state else check_in.pump
+        lines.append(f"Pump: {about_patient(words, about) if about else words}")
+    if check_in.spo2 is not None:
+        lines.append(f"Oxygen level: {check_in.spo2} %")
+    if check_in.systolic_bp is not None:
+        lines.append(f"Blood pressure, top number: {check_in.systolic_bp} mmHg")
+    if check_in.heart_rate is not None:
+        lines.append(f"Heart rate: {check_in.heart_rate} beats a minute")
+    return lines
+
+
 @login_required
 @require_safe
 def check_in_result(request: HttpRequest, check_in_id: int) -> HttpResponse:
@@ -136,6 +171,8 @@ def check_in_result(request: HttpRequest, check_in_id: int) -> HttpResponse:
             "check_in": check_in,
             "patient": patient,
             "symptoms": symptoms,
+            "answers": _recorded_answers(
+                check_in, None if patient.user_id == request.user.pk else patient.display_name),
             "advice": advice,
             "care_line": care_line(patient.care_team),
             "pump_problem": any(f["rule"] == "pump_problem" for f in check_in.findings),

@@ -375,8 +375,10 @@ FORMS: dict[str, FormCase] = {
          "red_doctor_minutes": "int", "amber_escalation_minutes": "int",
          "duty_email": "email", "duty_phone": "text:32", "escalation_email": "email",
          "escalation_phone": "text:32", "on_call_doctor_email": "email",
-         "on_call_doctor_phone": "text:32"},
-        "accounts.team_views.TeamSettingsForm"),
+         "on_call_doctor_phone": "text:32", "seen": "text:4000"},
+        "accounts.team_views.TeamSettingsForm",
+        # The signed token of what the page showed: a damaged one is a stale page (409).
+        refused_by_message=frozenset({"seen"})),
     "account_close": FormCase(
         "patient_user", lambda w: [], lambda w: {"reason": "Moving away"},
         {"reason": "multiline:1000"}, "accounts.people_views.ClosureForm"),
@@ -391,8 +393,10 @@ FORMS: dict[str, FormCase] = {
         {"fever_high_c": "decimal:1", "temp_low_c": "decimal:1", "spo2_red_below": "int",
          "spo2_amber_below": "int", "bp_low_below": "int", "diarrhoea_amber": "int",
          "diarrhoea_red": "int", "vomiting_amber": "int", "vomiting_red": "int",
-         "reason": "multiline:1000"},
-        "nursing.threshold_forms.PatientThresholdsForm"),
+         "reason": "multiline:1000", "seen": "text:4000"},
+        "nursing.threshold_forms.PatientThresholdsForm",
+        # The signed token of what the page showed: a damaged one is a stale page (409).
+        refused_by_message=frozenset({"seen"})),
     "alert_resolve": FormCase(
         "nurse", lambda w: [w["alert"].pk],
         lambda w: _alert_base(w, outcome="advice_given", note="Called back"),

@@ -32,9 +32,10 @@
   // The refresh never moves rows under the nurse's pointer or focus: a row that was
   // resolved elsewhere would otherwise put the next patient's Acknowledge button where the
   // click lands. While the pointer is over the queue or focus is inside it, the poll's
-  // request is not sent (and a reply already on its way is not swapped in); the next tick
-  // after the pointer leaves brings the new rows. No trigger filter expression: the CSP
-  // forbids eval, so this listens to htmx's events instead.
+  // reply is not swapped into the rows; only the open counts in the header are updated
+  // from it (so a new red alert still shows there). The first tick after the pointer and
+  // focus leave brings the new rows. No trigger filter expression: the CSP forbids eval,
+  // so this listens to htmx's events instead.
   var pointerInQueue = false;
 
   function inQueue(node) {
@@ -55,11 +56,21 @@
   document.addEventListener("pointerout", function (event) {
     if (!event.relatedTarget) { pointerInQueue = false; }  // left the window
   });
-  document.body.addEventListener("htmx:beforeRequest", function (event) {
-    if (isQueuePoll(event) && nurseIsOnTheQueue()) { event.preventDefault(); }
-  });
+  function updateCountsOnly(responseText) {
+    var current = document.getElementById("alert-counts");
+    if (!current || !responseText) { return; }
+    var parsed = new DOMParser().parseFromString(responseText, "text/html");
+    var fresh = parsed.getElementById("alert-counts");
+    if (!fresh) { return; }
+    fresh.removeAttribute("hx-swap-oob");
+    current.replaceWith(document.importNode(fresh, true));
+  }
+
   document.body.addEventListener("htmx:beforeSwap", function (event) {
-    if (isQueuePoll(event) && nurseIsOnTheQueue()) { event.detail.shouldSwap = false; }
+    if (isQueuePoll(event) && nurseIsOnTheQueue()) {
+      event.detail.shouldSwap = false;
+      updateCountsOnly(event.detail.serverResponse);
+    }
   });
 
   document.addEventListener("DOMContentLoaded", remember);

@@ -53,7 +53,9 @@ def test_a_refresh_does_not_move_rows_under_the_pointer_or_focus(
     ack_first.hover()
     alert_resolve(alert=first, user=nurse, outcome="advice_given", seen_version=first.version)
     polls_pass(page, 3.5)
-    # Not swapped: the button under the pointer is still the first patient's.
+    # Not swapped: the button under the pointer is still the first patient's; the header's
+    # open counts did follow (one amber alert left).
+    expect(page.locator("#alert-counts .sev-amber")).to_have_text("1")
     expect(rows).to_have_count(2)
     box = ack_first.bounding_box()
     under = page.evaluate(
@@ -80,6 +82,7 @@ def test_a_refresh_does_not_move_rows_under_the_pointer_or_focus(
     record(patient, patient_user, temperature_c=39.4)   # a new red alert, first in order
     polls_pass(page, 3.5)
     expect(rows).to_have_count(1)
+    expect(page.locator("#alert-counts .sev-red")).to_have_text("1")  # the header shows it
     # Focus and pointer leave: the next tick brings the new row.
     page.locator("h1").click()
     expect(rows).to_have_count(2, timeout=5_000)

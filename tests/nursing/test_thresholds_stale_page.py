@@ -15,6 +15,7 @@ from django.urls import reverse
 from symptoms import services
 from symptoms.models import ThresholdChange
 from symptoms.thresholds import ruleset_for_patient
+from tests.alerts.conftest import own_redis  # noqa: F401  (fixture)
 from tests.nursing.test_patient_thresholds import DEFAULT_FORM
 
 pytestmark = pytest.mark.django_db
@@ -55,7 +56,7 @@ def test_an_old_tab_cannot_undo_a_stricter_headache_rule(as_user, nurse, clinici
     assert form.initial["reason"] == "Consultant: fever 37.8"
     # The page now shows the values in force: the stricter headache grade is selected.
     assert form["headache__amber"].value() == "1"
-    assert "Consultant: fever 37.8</textarea>" in body
+    assert 'name="reason" id="id_reason" value="Consultant: fever 37.8"' in body
 
     # Saved again from the refreshed page, both changes are kept.
     tab_b = open_tab(b, patient)
@@ -169,3 +170,47 @@ def test_two_saves_from_one_page_at_the_same_moment_only_one_passes(nurse, clini
     patient.refresh_from_db()
     assert patient.thresholds == {"symptoms": {"headache": {"amber": 1}}}
     assert ThresholdChange.objects.filter(patient=patient).count() == 1
+
+
+def test_under_production_settings_an_old_tab_is_refused(
+    settings, own_redis, nurse, clinician, patient, team_admin  # noqa: F811 (the fixture)
+):
+    """Production's secret key, Redis cache, sessions and messages: the token the page
+    carries is signed and checked with production's key; a page signed with another key
+    (before a key change) is refused as stale, never trusted. Both whole-record forms."""
+    from django.test import Client
+    from django.urls import reverse as url_for
+
+    from tests.alerts.test_lifecycle_production import production_settings
+    from tests.conftest import verified_client
+
+    old_token = open_tab(verified_client(nurse), patient)["seen"]  # the test key
+    prod = production_settings(own_redis.url)
+    assert "redis" in prod["CACHES"]["default"]["BACKEND"]
+    # (The HTTPS redirect is nginx's and gunicorn's business, tested in tests/proxy.)
+    for key in ("SECRET_KEY", "CACHES", "SESSION_ENGINE", "MESSAGE_STORAGE"):
+        if key in prod:
+            setattr(settings, key, prod[key])
+
+    def client_for(user) -> Client:
+        return verified_client(user)
+
+    a, b = client_for(clinician), client_for(nurse)
+    tab_a, tab_b = open_tab(a, patient), open_tab(b, patient)
+    assert tab_a["seen"] != old_token
+    assert save(a, patient, tab_a, headache__amber="1", reason="A").status_code == 302
+    assert save(b, patient, tab_b, fever_high_c="37.8", reason="B").status_code == 409
+    assert save(b, patient, {**open_tab(b, patient), "seen": old_token},
+                fever_high_c="37.8", reason="B").status_code == 409
+    patient.refresh_from_db()
+    assert patient.thresholds == {"symptoms": {"headache": {"amber": 1}}}
+
+    from tests.accounts.test_team_settings_stale_page import open_tab as open_settings
+    team = patient.care_team
+    admin_a, admin_b = client_for(team_admin), client_for(team_admin)
+    settings_a, settings_b = open_settings(admin_a, team), open_settings(admin_b, team)
+    url = url_for("team_settings", args=[team.pk])
+    assert admin_a.post(url, {**settings_a, "line_phone": "+44 20 7946 0999"}).status_code == 302
+    assert admin_b.post(url, {**settings_b, "red_escalation_minutes": "10"}).status_code == 409
+    team.refresh_from_db()
+    assert (team.line_phone, team.red_escalation_minutes) == ("+44 20 7946 0999", 15)

@@ -147,26 +147,32 @@ def test_sign_out_message_says_1_minute(settings, caregiver, child):
 
 # ------------------------------------------------------------------ CSRF failure (item 2)
 
-def signed_in_csrf_client(email):
+def signed_in_csrf_client(email, secure=False):
     client = Client(enforce_csrf_checks=True)
-    token = client.get(reverse("login")).cookies["csrftoken"].value
+    token = client.get(reverse("login"), secure=secure).cookies["csrftoken"].value
     assert client.post(reverse("login"), {"username": email, "password": PASSWORD,
-                                          "csrfmiddlewaretoken": token}).status_code == 302
+                                          "csrfmiddlewaretoken": token},
+                       secure=secure, HTTP_ORIGIN=ORIGIN[secure]).status_code == 302
     return client
 
 
-def stale_form_post(client, child, **extra):
+ORIGIN = {False: "http://testserver", True: "https://testserver"}
+
+
+def stale_form_post(client, child, secure=False, **extra):
     """Opens the check-in form, signs out and in again (as in another tab: the token is
     rotated), then sends the form as it was."""
     url = reverse("check_in_new", args=[child.pk])
-    old_token = str(client.get(url).context["csrf_token"])
-    home_token = str(client.get(reverse("home")).context["csrf_token"])
-    client.post(reverse("logout"), {"csrfmiddlewaretoken": home_token})
-    token = client.get(reverse("login")).cookies["csrftoken"].value
+    old_token = str(client.get(url, secure=secure).context["csrf_token"])
+    home_token = str(client.get(reverse("home"), secure=secure).context["csrf_token"])
+    client.post(reverse("logout"), {"csrfmiddlewaretoken": home_token}, secure=secure,
+                HTTP_ORIGIN=ORIGIN[secure])
+    token = client.get(reverse("login"), secure=secure).cookies["csrftoken"].value
     assert client.post(reverse("login"), {"username": "rosa@example.org", "password": PASSWORD,
-                                          "csrfmiddlewaretoken": token}).status_code == 302
+                                          "csrfmiddlewaretoken": token},
+                       secure=secure, HTTP_ORIGIN=ORIGIN[secure]).status_code == 302
     return client.post(url, {"csrfmiddlewaretoken": old_token, "submission_key": str(uuid.uuid4()),
-                             **ANSWERS}, **extra)
+                             **ANSWERS}, secure=secure, **extra)
 
 
 def test_stale_form_gets_a_page_with_the_call_advice_and_keeps_the_answers(caregiver, child):
@@ -197,6 +203,30 @@ def test_stale_form_from_another_origin_or_none_keeps_nothing(caregiver, child):
         assert client.get(reverse("check_in_new", args=[child.pk])).context[
             "form"]["temperature"].value() is None
     assert not CheckIn.objects.exists()
+
+
+def test_stale_form_over_https_with_production_cookies_keeps_the_answers(settings, caregiver,
+                                                                         child):
+    settings.SESSION_COOKIE_SECURE = True
+    settings.CSRF_COOKIE_SECURE = True
+    client = signed_in_csrf_client("rosa@example.org", secure=True)
+    response = stale_form_post(client, child, secure=True, HTTP_ORIGIN="https://testserver")
+    assert response.status_code == 403
+    assert "Your answers are kept" in response.content.decode()
+    form = client.get(reverse("check_in_new", args=[child.pk]), secure=True)
+    assert form.context["form"]["temperature"].value() == "38.9"
+    # An http:// origin on an https site is another origin: nothing kept.
+    other = signed_in_csrf_client("rosa@example.org", secure=True)
+    response = stale_form_post(other, child, secure=True, HTTP_ORIGIN="http://testserver")
+    assert response.status_code == 403
+    assert KEPT_CHECK_IN_KEY not in other.session
+
+
+def test_production_settings_use_the_csrf_failure_page():
+    from tests.test_headers import production_settings
+
+    assert production_settings("CSRF_FAILURE_VIEW") == {
+        "CSRF_FAILURE_VIEW": "symptoms.views.csrf_failure"}
 
 
 def test_csrf_failure_page_renders_without_the_database(django_assert_max_num_queries):
@@ -248,3 +278,67 @@ def test_symptom_error_links_to_its_first_choice(as_user, caregiver, child):
     html = response.content.decode()
     assert 'href="#id_symptom_headache_0"' in html
     assert 'id="id_symptom_headache_0"' in html
+
+
+# ------------------------------------------------------------------ wording (item 5)
+
+def test_caregiver_is_asked_about_the_child_not_about_i(as_user, caregiver, child):
+    html = as_user(caregiver).get(reverse("check_in_new", args=[child.pk])).content.decode()
+    assert "Maya Jones has taken paracetamol, ibuprofen or steroids" in html
+    assert "Maya Jones suddenly feels unwell" in html
+    assert "Maya Jones cannot keep fluids down" in html
+    assert "No pump: Maya Jones is on a treatment break" in html
+    assert "Unsteady on their feet" in html
+    assert "If Maya Jones is very unwell" in html
+    assert "I have taken" not in html
+    assert "I suddenly feel" not in html
+    assert "I cannot keep" not in html
+    assert "No pump: i am" not in html
+
+
+def test_nurse_entering_for_a_patient_is_asked_about_the_patient(as_user, nurse, patient):
+    html = as_user(nurse).get(reverse("check_in_new", args=[patient.pk])).content.decode()
+    assert "Sam Patel suddenly feels unwell" in html
+    assert "I suddenly feel" not in html
+
+
+def test_patient_is_still_asked_in_the_first_person(as_user, patient):
+    html = as_user(patient.user).get(reverse("check_in_new", args=[patient.pk])).content.decode()
+    assert "I suddenly feel unwell" in html
+    assert "No pump: I am on a treatment break" in html
+    assert "No pump: i am" not in html
+
+
+# ------------------------------------------------------------------ result page (item 6)
+
+def test_result_page_shows_every_answered_field(as_user, caregiver, child):
+    client = as_user(caregiver)
+    response = client.post(reverse("check_in_new", args=[child.pk]), {
+        "submission_key": str(uuid.uuid4()), "unit": "c", "temperature": "36.9",
+        "antipyretic_last_6h": "on", "feels_suddenly_unwell": "on",
+        "stools_above_baseline": "3", "diarrhoea_with_blood": "on",
+        "vomiting_episodes_24h": "2", "unable_to_keep_fluids": "on",
+        "pump": "not_connected", "spo2": "97", "systolic_bp": "118", "heart_rate": "92",
+        "symptom_headache": "1", "notes": "Tired"})
+    assert response.status_code == 302
+    html = client.get(response["Location"]).content.decode()
+    recorded = html[html.index("What was recorded"):]
+    for line in ("Temperature 36.9", "Headache: ", "Notes: Tired",
+                 "Paracetamol, ibuprofen or steroids in the last 6 hours: yes",
+                 "Suddenly unwell: yes", "Bowel movements above normal in 24 hours: 3",
+                 "Blood in the diarrhoea: yes", "Times sick (vomited) in 24 hours: 2",
+                 "Cannot keep fluids down: yes",
+                 "Pump: no pump: Maya Jones is on a treatment break",
+                 "Oxygen level: 97 %", "Blood pressure, top number: 118 mmHg",
+                 "Heart rate: 92 beats a minute"):
+        assert line in recorded, line
+
+
+def test_result_page_leaves_out_what_was_not_answered(as_user, patient):
+    client = as_user(patient.user)
+    response = client.post(reverse("check_in_new", args=[patient.pk]), {
+        "submission_key": str(uuid.uuid4()), "unit": "c", "temperature": "36.9"})
+    html = client.get(response["Location"]).content.decode()
+    recorded = html[html.index("What was recorded"):]
+    for words in ("Pump:", "Oxygen level", "Heart rate", "Suddenly unwell", "Times sick"):
+        assert words not in recorded
