@@ -73,6 +73,9 @@ def test_form_from_before_signing_in_again_in_another_tab(live_server, browser, 
     other.goto(f"{live_server.url}/")
     other.get_by_role("button", name="Sign out").click()
     sign_in(other, live_server.url, caregiver.email)
+    # Signed in again (the new session's cookie is set) before the tab goes: closing a tab
+    # while its sign-in is still navigating can leave the browser waiting.
+    expect(other.get_by_role("button", name="Sign out")).to_be_visible()
     other.close()
 
     page.get_by_role("button", name="Send check-in").click()
