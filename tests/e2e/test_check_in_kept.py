@@ -78,6 +78,9 @@ def test_form_from_before_signing_in_again_in_another_tab(live_server, browser, 
     expect(other.get_by_role("button", name="Sign out")).to_be_visible()
     other.close()
 
+    # Back to the first tab, as the parent would: a background tab is not rendered, and a
+    # click there can wait for a frame that never comes.
+    page.bring_to_front()
     page.get_by_role("button", name="Send check-in").click()
     expect(page.get_by_role("heading", name="Your answers were not sent")).to_be_visible()
     expect(page.get_by_text("call your 24-hour hospital line now")).to_be_visible()
