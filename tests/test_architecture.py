@@ -25,11 +25,13 @@ ALLOWED: dict[str, set[str]] = {
     "triage": set(),
     "portal-base": set(),
     "accounts": {"portal-base"},
-    "symptoms": {"triage"} | BASE,
+    # The treatment calendar (issue 13): plans, cycles, bag changes, visits, the feed.
+    "treatment": BASE,
+    "symptoms": {"triage", "treatment"} | BASE,
     "notifications": BASE,
-    "alerts": {"symptoms", "notifications", "triage"} | BASE,
-    "nursing": {"alerts", "notifications", "symptoms", "triage"} | BASE,
-    "portal": {"alerts", "notifications", "nursing", "symptoms", "triage"} | BASE,
+    "alerts": {"symptoms", "notifications", "triage", "treatment"} | BASE,
+    "nursing": {"alerts", "notifications", "symptoms", "triage", "treatment"} | BASE,
+    "portal": {"alerts", "notifications", "nursing", "symptoms", "triage", "treatment"} | BASE,
 }
 APPS = set(ALLOWED) - {"portal-base"}
 
