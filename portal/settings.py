@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "simple_history",
     "accounts",
+    "treatment",
     "symptoms",
     "notifications",
     "alerts",
