@@ -32,6 +32,16 @@ class RecordedAs(models.TextChoices):
     STAFF_PHONE = "staff_phone", "a nurse, after a phone call"
 
 
+class NeuroTool(models.TextChoices):
+    """Which neurological self-check a check-in holds (clinical-rules.md, "The neurological
+    self-check"): the ICE score for a patient aged 12 or over on the day, the CAPD under 12;
+    "" when none was done (not offered, or skipped by the family)."""
+
+    ICE = "ice", "ICE score"
+    CAPD = "capd", "CAPD"
+    NONE = "", "not done"
+
+
 class CheckIn(models.Model):
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="check_ins")
     # When the reading was taken (the patient may log it a little later).
@@ -58,6 +68,16 @@ class CheckIn(models.Model):
     systolic_bp = models.PositiveSmallIntegerField(null=True, blank=True)
     heart_rate = models.PositiveSmallIntegerField(null=True, blank=True)
     notes = models.TextField(blank=True, max_length=2000)
+    # Version 2 (clinical-rules.md "The neurological self-check", "The carer's worry"): the
+    # totals are canonical fields the rules read; the item answers are kept beside them
+    # for the nurse (never re-scored from here: triage.neuro does the sums once).
+    ice_score = models.PositiveSmallIntegerField(null=True, blank=True)
+    capd_score = models.PositiveSmallIntegerField(null=True, blank=True)
+    worry = models.PositiveSmallIntegerField(null=True, blank=True)
+    neuro_tool = models.CharField(max_length=4, choices=NeuroTool.choices, blank=True,
+                                  default=NeuroTool.NONE)
+    # {"tool": "ice"|"capd", "answers": {item code: answer}, "unresponsive": bool}
+    neuro_items = models.JSONField(default=dict, blank=True)
 
     severity = models.CharField(max_length=5, choices=Severity.choices)
     emergency = models.BooleanField(default=False)
@@ -84,6 +104,27 @@ class CheckIn(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(emergency=False) | Q(severity="red"), name="checkin_emergency_is_red"
+            ),
+            models.CheckConstraint(
+                condition=Q(ice_score__isnull=True) | Q(ice_score__gte=0, ice_score__lte=10),
+                name="checkin_ice_score_in_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(capd_score__isnull=True) | Q(capd_score__gte=0, capd_score__lte=32),
+                name="checkin_capd_score_in_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(worry__isnull=True) | Q(worry__gte=0, worry__lte=3),
+                name="checkin_worry_in_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(neuro_tool__in=["", "ice", "capd"]), name="checkin_neuro_tool_known"
+            ),
+            # A total belongs to the tool that was done: never an ICE score on a CAPD row.
+            models.CheckConstraint(
+                condition=(Q(ice_score__isnull=True) | Q(neuro_tool="ice"))
+                & (Q(capd_score__isnull=True) | Q(neuro_tool="capd")),
+                name="checkin_neuro_score_matches_tool",
             ),
         ]
 
