@@ -1,4 +1,4 @@
-"""The vocabulary of clinical-rules.md (rule set v1) as data.
+"""The vocabulary of clinical-rules.md (rule set v2) as data.
 
 Forms, the API, exports, the `triage` command and the rule engine all read from here, so
 a grade, a threshold or a patient-facing word is written down once. Nothing in this
@@ -16,7 +16,9 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import Literal
 
-RULES_VERSION = "v1"
+# Stored with every result. A check-in judged under v1 keeps its "v1" (nothing here or in
+# triage ever rewrites a stored result; clinical-rules.md, "Version 2").
+RULES_VERSION = "v2"
 
 # Keys shared by every parser and error map: the check-in's symptom grades, and errors
 # about the check-in (or rule set) as a whole (Django forms use the same name).
@@ -111,7 +113,9 @@ SYMPTOMS: tuple[Symptom, ...] = (
         None, 1, None, "head",
     ),
     Symptom("seizure", "Seizure", "a fit or seizure", None, 1, 1, "head"),
-    Symptom("drowsiness", "Drowsiness", "unusually sleepy, hard to wake", 1, 2, None, "head"),
+    # v2: grade 4 ("very severe: hard to wake") is an emergency (clinical-rules.md,
+    # "The neurological self-check").
+    Symptom("drowsiness", "Drowsiness", "unusually sleepy, hard to wake", 1, 2, 4, "head"),
     Symptom("tremor", "Tremor", "shaking hands (tremor)", 1, 2, None, "head"),
     Symptom("unsteadiness", "Unsteadiness", "unsteady on your feet", 1, 2, None, "head"),
     Symptom(
@@ -177,6 +181,18 @@ PUMP_STATES_BY_CODE: Mapping[str, PumpState] = MappingProxyType(
 )
 PUMP_PROBLEM_STATES: frozenset[str] = frozenset(p.code for p in PUMP_STATES if p.is_problem)
 
+# The neurological self-check and the carer's worry (clinical-rules.md, "Version 2"). The
+# points and cut-offs are the document's, not settings: only the baselines are thresholds.
+ICE_MAX = 10  # ICE score 0-10 (Lee 2019)
+ICE_SEVERE_AT_MOST = 2  # neuro_ice_severe: ICE score 2 or less, red and emergency
+CAPD_MAX = 32  # CAPD 0-32 (Traube 2014)
+CAPD_DELIRIUM_AT = 9  # neuro_capd: CAPD 9 or more, red
+CAPD_RISE_POINTS = 3  # neuro_capd_rise: 3 or more above the child's baseline (below 9), amber
+WORRY_LABELS: Mapping[int, str] = MappingProxyType(
+    {0: "not at all", 1: "a little", 2: "quite", 3: "very"}
+)
+WORRY_CONCERN_AT = 3  # carer_concern: worry 3 ("very"), amber
+
 FieldKind = Literal["datetime", "decimal", "bool", "int", "choice", "text"]
 
 
@@ -211,6 +227,11 @@ FIELDS: tuple[Field, ...] = (
     Field("spo2", "int", "Oxygen saturation", "%", 50, 100),
     Field("systolic_bp", "int", "Systolic blood pressure", "mmHg", 40, 250),
     Field("heart_rate", "int", "Heart rate", "bpm", 20, 250),
+    # v2, "The neurological self-check": totals added up by triage.neuro, never typed.
+    Field("ice_score", "int", "ICE score", "", 0, ICE_MAX),
+    Field("capd_score", "int", "CAPD score", "", 0, CAPD_MAX),
+    # v2, "The carer's worry": 0 not at all .. 3 very (WORRY_LABELS).
+    Field("worry", "int", "How worried the family is today", "", 0, 3),
     Field("notes", "text", "Notes", max_length=2000),
 )
 FIELDS_BY_NAME: Mapping[str, Field] = MappingProxyType({f.name: f for f in FIELDS})
@@ -240,6 +261,12 @@ class Thresholds:
     bp_low_below: int = 90
     worsening_grades: int = 2
     worsening_window_hours: int = 72
+    # v2. Baselines: the patient's usual score when well ("The neurological self-check").
+    ice_baseline: int = 10
+    capd_baseline: int = 0
+    # v2, "Treatment calendar and bag changes": minutes after a bag change was due.
+    bag_overdue_amber_minutes: int = 60
+    bag_overdue_red_minutes: int = 180
 
 
 DEFAULT_THRESHOLDS = Thresholds()
@@ -251,16 +278,23 @@ Stricter = Literal["lower", "higher", "either"]
 class OverrideLimit:
     """How far a care team or a clinician may move one numeric threshold.
 
-    `stricter` says which way tightens the rule. The v1 default is always one end of the
-    range for a one-way threshold, so a threshold can be tightened but never loosened past
-    the default; fever_high_c is the exception the document allows (37.0 to 38.0 °C).
+    `stricter` says which way tightens the rule. The default is one end of the range for
+    a one-way threshold, so a threshold can be tightened but never loosened past the
+    default; fever_high_c is the exception the document allows (37.0 to 38.0 °C).
     The far end of each range is a judgement that keeps the rule meaningful (a low-
     temperature threshold at 37.5 °C would call every patient hypothermic).
+
+    `loosening_allowed` marks the other exception (v2): the ICE and CAPD baselines, whose
+    default is the STRICT end; the document lets a nurse move them the loose way, with a
+    reason, for a patient who cannot score 10 (or 0) when well. Their far end is where
+    the rule would stop meaning anything, and `why` says so in the refusal.
     """
 
     minimum: Decimal | int
     maximum: Decimal | int
     stricter: Stricter
+    loosening_allowed: bool = False
+    why: str = ""
 
 
 OVERRIDE_LIMITS: Mapping[str, OverrideLimit] = MappingProxyType({
@@ -277,6 +311,27 @@ OVERRIDE_LIMITS: Mapping[str, OverrideLimit] = MappingProxyType({
     "bp_low_below": OverrideLimit(90, 140, "higher"),
     "worsening_grades": OverrideLimit(1, 2, "lower"),
     "worsening_window_hours": OverrideLimit(72, 168, "higher"),
+    # At baseline 3, a score of 3 (the patient's usual) is green and 2 or less is still red
+    # and an emergency (neuro_ice_severe), so neuro_ice never goes quiet below that.
+    "ice_baseline": OverrideLimit(
+        3, ICE_MAX, "higher", loosening_allowed=True,
+        why="below 3 the baseline would say nothing: an ICE score of 2 or less is an "
+            "emergency whatever the baseline",
+    ),
+    # At baseline 5, neuro_capd_rise still fires at 8; from 6 up it never could (baseline
+    # + 3 would reach 9, where neuro_capd is red anyway), so the amber rule would be
+    # removed without anyone saying so.
+    "capd_baseline": OverrideLimit(
+        0, CAPD_DELIRIUM_AT - CAPD_RISE_POINTS - 1, "lower",
+        loosening_allowed=True,
+        why="above 5 the rise of 3 points (amber) could never fire before 9, which is red",
+    ),
+    # Only earlier. Red stays at most 180 minutes: an interruption of 4 h or more may need
+    # the infusion restarted in hospital, and the team needs time to act before then.
+    # Amber no earlier than 15 minutes: a change done on time is often recorded a few
+    # minutes late.
+    "bag_overdue_amber_minutes": OverrideLimit(15, 60, "lower"),
+    "bag_overdue_red_minutes": OverrideLimit(30, 180, "lower"),
 })
 
 
@@ -303,8 +358,16 @@ RULES: tuple[RuleInfo, ...] = (
     RuleInfo("bp_low", "Low systolic blood pressure", "red"),
     RuleInfo("multiple_amber", "Two or more amber findings", "red"),
     RuleInfo("worsening", "Symptom worse than the previous check-in", "amber / red"),
+    # v2: the neurological self-check and the carer's worry.
+    RuleInfo("neuro_ice", "ICE score below the patient's baseline", "red"),
+    RuleInfo("neuro_ice_severe", "ICE score 2 or less", "red, emergency"),
+    RuleInfo("neuro_capd", "CAPD score 9 or more", "red"),
+    RuleInfo("neuro_capd_rise", "CAPD score 3 or more above the child's baseline", "amber"),
+    RuleInfo("carer_concern", "The family is very worried", "amber"),
     # Time-based: raised by the missed check-in sweep, never by rules.evaluate().
     RuleInfo("missed_check_in", "No check-in by the daily cut-off", "amber"),
+    # Time-based (v2): raised by a sweep through rules.bag_change_overdue().
+    RuleInfo("bag_change_overdue", "Bag change overdue", "amber / red"),
 )
 RULES_BY_CODE: Mapping[str, RuleInfo] = MappingProxyType({r.code: r for r in RULES})
 # Every code a finding or alert may carry: the field and cross rules, then each symptom.

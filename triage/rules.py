@@ -5,8 +5,12 @@ one check-in. Thresholds come from a RuleSet (see triage.ruleset), never from li
 here; the vocabulary (codes, words, grades) comes from triage.catalogue.
 
 Order of findings: the rules on the other fields in the order of the document, then the
-symptoms in the order of the catalogue, then `worsening`, then `multiple_amber`. The order
-never depends on the order in which symptoms were given.
+v2 neurological rules (neuro_ice, neuro_ice_severe, neuro_capd, neuro_capd_rise) and
+`carer_concern`, then the symptoms in the order of the catalogue, then `worsening`, then
+`multiple_amber`. The order never depends on the order in which symptoms were given.
+
+bag_change_overdue() is the one time-based rule with a pure function here: the sweep that
+knows the treatment plan calls it; evaluate() never raises it.
 """
 
 from __future__ import annotations
@@ -18,12 +22,17 @@ from decimal import Decimal
 from types import MappingProxyType
 
 from triage.catalogue import (
+    CAPD_DELIRIUM_AT,
+    CAPD_RISE_POINTS,
     GRADE_LABELS,
+    ICE_SEVERE_AT_MOST,
     PUMP_PROBLEM_STATES,
     PUMP_STATES_BY_CODE,
     SEVERITY_RANK,
     SYMPTOMS,
     SYMPTOMS_BY_CODE,
+    WORRY_CONCERN_AT,
+    WORRY_LABELS,
     SeverityLevel,
 )
 from triage.ruleset import (
@@ -40,6 +49,7 @@ __all__ = [
     "Result",
     "RuleSet",
     "SymptomThreshold",
+    "bag_change_overdue",
     "evaluate",
     "validate_overrides",
 ]
@@ -113,6 +123,9 @@ def evaluate(
     findings += _pump(check_in)
     findings += _spo2(check_in, rs)
     findings += _bp(check_in, rs)
+    findings += _ice(check_in, rs)
+    findings += _capd(check_in, rs)
+    findings += _worry(check_in)
     symptom_findings = {code: _symptom(code, grade, rs) for code, grade in _reported(check_in)}
     findings += [f for f in symptom_findings.values() if f is not None]
     # In UTC: arithmetic and comparison of two datetimes in one ZoneInfo zone follow the
@@ -252,6 +265,116 @@ def _bp(check_in: CheckInData, rs: RuleSet) -> list[Finding]:
         "bp_low", "red", f"Systolic blood pressure {bp} mmHg, below {rs.bp_low_below} mmHg",
         values={"systolic_bp": bp, "threshold": rs.bp_low_below},
     )]
+
+
+def _ice(check_in: CheckInData, rs: RuleSet) -> list[Finding]:
+    """neuro_ice and neuro_ice_severe (clinical-rules.md, "The neurological self-check").
+
+    Both conditions are read as written, so an ICE score of 2 or less gives both findings:
+    below the baseline (red) and 2 or less (red, emergency). The severe cut-off is the
+    document's, not a threshold; the baseline is the patient's (RuleSet.ice_baseline).
+    """
+    score = check_in.ice_score
+    if score is None:
+        return []
+    found: list[Finding] = []
+    if score < rs.ice_baseline:
+        found.append(Finding(
+            "neuro_ice", "red",
+            f"ICE score {score}, below this patient's baseline {rs.ice_baseline}",
+            values={"ice_score": score, "baseline": rs.ice_baseline},
+        ))
+    if score <= ICE_SEVERE_AT_MOST:
+        found.append(Finding(
+            "neuro_ice_severe", "red",
+            f"ICE score {score}, {ICE_SEVERE_AT_MOST} or less: emergency",
+            emergency=True,
+            values={"ice_score": score, "severe_at_most": ICE_SEVERE_AT_MOST},
+        ))
+    return found
+
+
+def _capd(check_in: CheckInData, rs: RuleSet) -> list[Finding]:
+    """neuro_capd (9 or more, red) and neuro_capd_rise (3 or more above the child's
+    baseline and below 9, amber); the two never fire together."""
+    score = check_in.capd_score
+    if score is None:
+        return []
+    if score >= CAPD_DELIRIUM_AT:
+        return [Finding(
+            "neuro_capd", "red",
+            f"CAPD score {score}, {CAPD_DELIRIUM_AT} or more: possible delirium",
+            values={"capd_score": score, "red_at": CAPD_DELIRIUM_AT,
+                    "baseline": rs.capd_baseline},
+        )]
+    rise = score - rs.capd_baseline
+    if rise >= CAPD_RISE_POINTS:
+        return [Finding(
+            "neuro_capd_rise", "amber",
+            f"CAPD score {score}, {rise} above this child's baseline {rs.capd_baseline} "
+            f"(amber at {CAPD_RISE_POINTS} or more above, red at {CAPD_DELIRIUM_AT})",
+            values={"capd_score": score, "baseline": rs.capd_baseline, "rise": rise,
+                    "rise_at": CAPD_RISE_POINTS, "red_at": CAPD_DELIRIUM_AT},
+        )]
+    return []
+
+
+def _worry(check_in: CheckInData) -> list[Finding]:
+    """carer_concern: worry 3 ("very") is amber. Worry below 3 adds nothing and takes
+    nothing away: it never lowers a result (clinical-rules.md, "The carer's worry")."""
+    worry = check_in.worry
+    if worry is None or worry < WORRY_CONCERN_AT:
+        return []
+    return [Finding(
+        "carer_concern", "amber",
+        f"Worry {worry} ({WORRY_LABELS[worry]}): the family is very worried: "
+        "call them back today",
+        values={"worry": worry},
+    )]
+
+
+def bag_change_overdue(due_at: datetime, now: datetime, rs: RuleSet) -> Finding | None:
+    """The bag_change_overdue finding for a bag change due at `due_at` and not recorded by
+    `now`, or None while it is not yet late enough.
+
+    clinical-rules.md, "Treatment calendar and bag changes": amber from
+    `rs.bag_overdue_amber_minutes` (default 60) after it was due, red from
+    `rs.bag_overdue_red_minutes` (default 180). Whether today is an infusion day and
+    whether a change was recorded are the caller's to know (the sweep reads the treatment
+    plan); this only measures the delay. Both datetimes must be aware (ValueError
+    otherwise); the delay is in real minutes, whatever the clocks do. The due time is
+    said in `due_at`'s own zone, so pass it in the patient's zone.
+    """
+    if due_at.utcoffset() is None or now.utcoffset() is None:
+        raise ValueError("due_at and now must be aware datetimes")
+    late = now.astimezone(UTC) - due_at.astimezone(UTC)
+    minutes = int(late.total_seconds() // 60)
+    amber, red = rs.bag_overdue_amber_minutes, rs.bag_overdue_red_minutes
+    if minutes < min(amber, red):
+        return None
+    severity: SeverityLevel = "red" if minutes >= red else "amber"
+    zone = due_at.tzname() or due_at.strftime("%z")
+    said = f"Bag change due at {due_at:%H:%M} {zone} on {due_at:%d %b %Y}"
+    if severity == "red":
+        text = (f"{said} not recorded, {_hours_minutes(minutes)} late (red from "
+                f"{_hours_minutes(red)}): the infusion may have stopped; an interruption of "
+                "4 h or more may need it restarted in hospital")
+    else:
+        text = (f"{said} not recorded, {_hours_minutes(minutes)} late (amber from "
+                f"{_hours_minutes(amber)}, red from {_hours_minutes(red)}): the drip stops "
+                "when the bag is empty")
+    return Finding(
+        "bag_change_overdue", severity, text,
+        values={"due_at": due_at.isoformat(), "minutes_late": minutes,
+                "amber_after_minutes": amber, "red_after_minutes": red},
+    )
+
+
+def _hours_minutes(minutes: int) -> str:
+    hours, rest = divmod(minutes, 60)
+    if not hours:
+        return f"{rest} min"
+    return f"{hours} h" if not rest else f"{hours} h {rest} min"
 
 
 def _symptom(code: str, grade: int, rs: RuleSet) -> Finding | None:

@@ -1,6 +1,6 @@
 """The thresholds in force for one check-in, and the limits on changing them.
 
-A RuleSet is the v1 defaults of triage.catalogue with a care team's and then a
+A RuleSet is the v2 defaults of triage.catalogue with a care team's and then a
 patient's overrides applied. Writes check overrides strictly (validate_overrides,
 with_overrides); the rule set that judges a check-in is built by resolve_layers(), which
 never refuses what is stored (see the end of this module). It is re-exported by
@@ -12,7 +12,7 @@ change. What is refused, and why (clinical-rules.md: "a red rule can be made str
 (lower amber or red grade) but never removed"; "nobody may silently loosen a red rule";
 a patient's fever threshold stays within 37.0-38.0 °C):
 
-- Limits are measured against the v1 defaults, not against the rule set being
+- Limits are measured against the defaults, not against the rule set being
   overridden. A patient override may therefore undo a team's tightening back to the
   default (a clinician decision, written down and audited), but nothing ever goes past
   the default in the loosening direction.
@@ -29,6 +29,28 @@ a patient's fever threshold stays within 37.0-38.0 °C):
   diarrhoea/vomiting amber <= red, spo2 emergency <= red <= amber.
 - Temperatures take at most one decimal (37.8, not 37.85): rounding a threshold would
   move it without anyone deciding to.
+
+Version 2 adds four numeric thresholds:
+
+- `bag_overdue_amber_minutes` (default 60) and `bag_overdue_red_minutes` (default 180),
+  care-team settings that may only come down: amber 15-60, red 30-180, amber <= red. Red
+  never goes past 180 minutes because an interruption of 4 h or more may need the infusion
+  restarted in hospital (clinical-rules.md, "Treatment calendar and bag changes"), and the
+  team needs time to act before then.
+- `ice_baseline` (default 10) and `capd_baseline` (default 0), the patient's usual score
+  when well. These are the one place the document allows a move in the loosening
+  direction ("a nurse may set it lower, with a reason, for a patient who cannot score 10
+  when well"): their default is the strict end and OverrideLimit.loosening_allowed is set.
+  The far end keeps every neurological rule able to fire:
+  * ice_baseline 3-10: neuro_ice fires below the baseline; at 2 or less
+    neuro_ice_severe (red, emergency) fires whatever the baseline, so a baseline under 3
+    would change nothing but hide the patient's own drop from 3 to 2 behind a number
+    that says "usual".
+  * capd_baseline 0-5: neuro_capd_rise fires from baseline + 3 up to 8 and neuro_capd
+    (red) from 9 whatever the baseline; at 6 or more the rise could never fire, so the
+    amber rule would be removed without anyone saying so.
+  Every change is a written, audited clinical decision like any other override; nothing
+  here lowers neuro_ice_severe or neuro_capd, whose cut-offs are not thresholds at all.
 """
 
 from __future__ import annotations
@@ -53,6 +75,12 @@ from triage.catalogue import (
 )
 
 _LEVELS = ("amber", "red", "emergency")
+# Numeric thresholds of one rule where amber must not be above red (lower is stricter).
+_AMBER_RED_PAIRS = (
+    ("diarrhoea_amber", "diarrhoea_red"),
+    ("vomiting_amber", "vomiting_red"),
+    ("bag_overdue_amber_minutes", "bag_overdue_red_minutes"),
+)
 
 
 @dataclass(frozen=True)
@@ -79,7 +107,7 @@ class RuleSet(Thresholds):
 
     @classmethod
     def default(cls) -> RuleSet:
-        """The v1 defaults of clinical-rules.md."""
+        """The defaults of clinical-rules.md (the current RULES_VERSION)."""
         return cls()
 
     def with_overrides(self, overrides: Mapping[str, object]) -> RuleSet:
@@ -160,9 +188,10 @@ def _number(key: str, raw: object) -> Decimal | int:
     else:
         value = raw
     shown = str(value)[:20]
-    # The default is the loose end of every one-way range, so passing that end loosens.
-    if (value > limit.maximum and limit.maximum == default) or (
-        value < limit.minimum and limit.minimum == default
+    # Where the default is the loose end of a one-way range, passing that end loosens.
+    # (The baselines' default is the strict end: passing it is merely out of range.)
+    if (value > limit.maximum and limit.maximum == default and limit.stricter == "lower") or (
+        value < limit.minimum and limit.minimum == default and limit.stricter == "higher"
     ):
         way = "lowered" if limit.stricter == "lower" else "raised"
         raise ValueError(
@@ -170,7 +199,8 @@ def _number(key: str, raw: object) -> Decimal | int:
             f"(stricter), within {limit.minimum}-{limit.maximum}"
         )
     if not (limit.minimum <= value <= limit.maximum):
-        raise ValueError(f"{shown} is outside the allowed {limit.minimum}-{limit.maximum}")
+        why = f": {limit.why}" if limit.why else ""
+        raise ValueError(f"{shown} is outside the allowed {limit.minimum}-{limit.maximum}{why}")
     if isinstance(value, Decimal):
         # In range, so quantize cannot overflow here.
         if value != value.quantize(TEMPERATURE_QUANTUM):
@@ -247,7 +277,7 @@ def _order_errors(rs: RuleSet, overrides: Mapping[str, object]) -> dict[str, str
     def blame(first: str, second: str, message: str) -> None:
         errors[first if first in overrides else second] = message
 
-    for amber, red in (("diarrhoea_amber", "diarrhoea_red"), ("vomiting_amber", "vomiting_red")):
+    for amber, red in _AMBER_RED_PAIRS:
         if getattr(rs, amber) > getattr(rs, red):
             blame(amber, red, f"{amber} must not be above {red}")
     if rs.spo2_red_below > rs.spo2_amber_below:
@@ -349,9 +379,9 @@ def _resolve_symptoms(
 
 def _stricter_where_crossed(rs: RuleSet, conflicts: list[str]) -> tuple[RuleSet, list[str]]:
     numbers: dict[str, int] = {}
-    for amber, red in (("diarrhoea_amber", "diarrhoea_red"), ("vomiting_amber", "vomiting_red")):
+    for amber, red in _AMBER_RED_PAIRS:
         if getattr(rs, amber) > getattr(rs, red):
-            # Counts: lower is stricter; amber above red means amber never shows on its
+            # Counts and minutes: lower is stricter; amber above red means amber never shows on its
             # own, so it comes down to red.
             conflicts.append(f"{amber} {getattr(rs, amber)} is above {red} {getattr(rs, red)}; "
                              f"using {getattr(rs, red)} for both (the stricter).")

@@ -90,6 +90,11 @@ class CheckInData:
     spo2: int | None = None
     systolic_bp: int | None = None
     heart_rate: int | None = None
+    # v2: totals of the neurological self-check (triage.neuro adds them up) and the
+    # carer's worry 0-3 (catalogue.WORRY_LABELS).
+    ice_score: int | None = None
+    capd_score: int | None = None
+    worry: int | None = None
     notes: str = ""
 
     def __post_init__(self) -> None:
@@ -169,6 +174,7 @@ def to_canonical_dict(check_in: CheckInData) -> dict[str, object]:
     for name in (
         "stools_above_baseline", "diarrhoea_with_blood", "vomiting_episodes_24h",
         "unable_to_keep_fluids", "pump", "spo2", "systolic_bp", "heart_rate",
+        "ice_score", "capd_score", "worry",
     ):
         if getattr(check_in, name) is not None:
             result[name] = getattr(check_in, name)

@@ -43,7 +43,7 @@ def test_one_check_in_prints_one_result():
     result = json.loads(done.stdout)
     assert result["severity"] == "red"
     assert result["emergency"] is False
-    assert result["rules_version"] == "v1"
+    assert result["rules_version"] == "v2"
     assert result["findings"][0]["rule"] == "temperature_high"
     assert result["findings"][0]["text"] == "Temperature 38.1 °C, at or above 37.5 °C"
 
@@ -183,3 +183,65 @@ def test_patient_option_writes_nothing():
     triage_in_process('{"pump": "alarm"}', "--patient", str(patient.pk))
 
     assert {m: m.objects.count() for m in models} == before
+
+
+# Version 2: the neurological self-check totals and the carer's worry go through the same
+# parser (clinical-rules.md, "Version 2"; issue 13: "`manage.py triage` accepts ice_score,
+# capd_score and worry (and refuses them out of range, naming the field)").
+
+
+def test_v2_fields_are_judged_by_the_command():
+    done = run_triage(json.dumps([
+        {"recorded_at": "2025-03-01T08:00:00+00:00", "ice_score": 9},
+        {"recorded_at": "2025-03-01T09:00:00+00:00", "capd_score": 4},
+        {"recorded_at": "2025-03-01T10:00:00+00:00", "temperature_c": 36.7, "worry": 3},
+    ]))
+
+    assert done.returncode == 0, done.stderr
+    results = json.loads(done.stdout)
+    assert [(r["severity"], [f["rule"] for f in r["findings"]]) for r in results] == [
+        ("red", ["neuro_ice"]), ("amber", ["neuro_capd_rise"]), ("amber", ["carer_concern"]),
+    ]
+    assert {r["rules_version"] for r in results} == {"v2"}
+
+
+@pytest.mark.parametrize(
+    ("stdin", "field"),
+    [
+        ('{"ice_score": 11}', "ice_score"),
+        ('{"ice_score": -1}', "ice_score"),
+        ('{"ice_score": 9.0}', "ice_score"),
+        ('{"ice_score": "9"}', "ice_score"),
+        ('{"capd_score": 33}', "capd_score"),
+        ('{"capd_score": true}', "capd_score"),
+        ('{"worry": 4}', "worry"),
+        ('{"worry": "1_0"}', "worry"),
+        ('{"worry": -1, "pump": "running"}', "worry"),
+    ],
+)
+def test_v2_field_out_of_range_or_of_the_wrong_type_exits_2_naming_it(stdin, field):
+    done = run_triage(stdin)
+
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert f"  {field}: " in done.stderr
+
+
+@pytest.mark.parametrize("field", ["ice_score", "capd_score", "worry"])
+def test_v2_field_refused_in_process_names_the_field(field):
+    with pytest.raises(CommandError) as info:
+        triage_in_process(json.dumps({field: 99}))
+
+    assert info.value.returncode == 2
+    assert field in str(info.value)
+
+
+@pytest.mark.django_db
+def test_patient_option_judges_with_that_patients_ice_baseline():
+    patient = PatientFactory(thresholds={"ice_baseline": 7})
+
+    default = triage_in_process('{"ice_score": 7}')
+    own = triage_in_process('{"ice_score": 7}', "--patient", str(patient.pk))
+
+    assert [f["rule"] for f in default["findings"]] == ["neuro_ice"]
+    assert own["severity"] == "green"

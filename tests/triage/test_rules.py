@@ -1,4 +1,5 @@
-"""The rules of clinical-rules.md (v1), row by row, at their boundaries.
+"""The rules of clinical-rules.md (v2: every v1 rule, and drowsiness 4 an emergency), row by
+row, at their boundaries. The new v2 rules are in test_rules_v2.py.
 
 The symptom table below is transcribed from the document by hand, on purpose not read from
 triage.catalogue: a wrong grade in the catalogue must fail here.
@@ -29,7 +30,9 @@ SPEC_SYMPTOMS: list[tuple[str, int | None, int, int | None]] = [
     ("hallucinations", None, 1, None),
     ("speech_difficulty", None, 1, None),
     ("seizure", None, 1, 1),
-    ("drowsiness", 1, 2, None),
+    # The symptom table leaves emergency blank; "Version 2" changes it: grade 4 is an
+    # emergency ("drowsiness (changed)").
+    ("drowsiness", 1, 2, 4),
     ("tremor", 1, 2, None),
     ("unsteadiness", 1, 2, None),
     ("nausea", 2, 3, None),
@@ -399,7 +402,7 @@ def test_result_json_has_the_documented_shape():
 
     assert data["severity"] == "red"
     assert data["emergency"] is True
-    assert data["rules_version"] == "v1"
+    assert data["rules_version"] == "v2"
     assert [f["rule"] for f in data["findings"]] == ["temperature_high", "spo2_low"]
     assert set(data["findings"][0]) == {"rule", "severity", "text", "emergency", "values"}
 

@@ -15,10 +15,10 @@ def severity(ruleset: RuleSet, data: dict) -> str:
     return evaluate(parse_check_in(data), [], ruleset).severity
 
 
-def test_default_rule_set_carries_the_v1_thresholds():
+def test_default_rule_set_carries_the_documented_thresholds():
     rs = RuleSet.default()
 
-    assert rs.version == "v1"
+    assert rs.version == "v2"
     assert rs.fever_high_c == Decimal("37.5")
     assert rs.temp_low_c == Decimal("36.0")
     assert (rs.diarrhoea_amber, rs.diarrhoea_red) == (4, 7)
@@ -188,4 +188,118 @@ def test_rule_set_json_lists_every_threshold():
 
     assert data["fever_high_c"] == 37.8
     assert data["symptoms"]["seizure"] == {"amber": None, "red": 1, "emergency": 1}
-    assert data["version"] == "v1"
+    assert data["version"] == "v2"
+
+
+# Version 2 thresholds ---------------------------------------------------------------------
+# Defaults transcribed from clinical-rules.md, "Version 2": ICE baseline 10, CAPD baseline
+# 0, bag change overdue amber at +1 h and red at +3 h.
+
+
+def test_default_rule_set_carries_the_v2_thresholds():
+    rs = RuleSet.default()
+
+    assert (rs.ice_baseline, rs.capd_baseline) == (10, 0)
+    assert (rs.bag_overdue_amber_minutes, rs.bag_overdue_red_minutes) == (60, 180)
+    assert rs.symptoms["drowsiness"].emergency == 4
+
+
+@pytest.mark.parametrize("baseline", [3, 7, 9, 10])
+def test_ice_baseline_may_be_set_lower_with_its_limit(baseline):
+    # The one loosening the document allows ("a nurse may set it lower").
+    assert RuleSet.default().with_overrides({"ice_baseline": baseline}).ice_baseline == baseline
+
+
+@pytest.mark.parametrize("baseline", [0, 3, 5])
+def test_capd_baseline_may_be_set_higher_within_its_limit(baseline):
+    rs = RuleSet.default().with_overrides({"capd_baseline": baseline})
+
+    assert rs.capd_baseline == baseline
+
+
+@pytest.mark.parametrize(
+    ("overrides", "key", "words"),
+    [
+        ({"ice_baseline": 2}, "ice_baseline", "2 or less is an emergency"),
+        ({"ice_baseline": 0}, "ice_baseline", "outside the allowed 3-10"),
+        ({"ice_baseline": 11}, "ice_baseline", "outside the allowed 3-10"),
+        ({"ice_baseline": 9.5}, "ice_baseline", "whole number"),
+        ({"ice_baseline": "9"}, "ice_baseline", "whole number"),
+        ({"ice_baseline": True}, "ice_baseline", "whole number"),
+        ({"capd_baseline": 6}, "capd_baseline", "could never fire"),
+        ({"capd_baseline": -1}, "capd_baseline", "outside the allowed 0-5"),
+        ({"capd_baseline": 9}, "capd_baseline", "outside the allowed 0-5"),
+        ({"bag_overdue_amber_minutes": 61}, "bag_overdue_amber_minutes", "loosen"),
+        ({"bag_overdue_amber_minutes": 14}, "bag_overdue_amber_minutes", "15-60"),
+        ({"bag_overdue_red_minutes": 181}, "bag_overdue_red_minutes", "loosen"),
+        ({"bag_overdue_red_minutes": 240}, "bag_overdue_red_minutes", "loosen"),
+        ({"bag_overdue_red_minutes": 29}, "bag_overdue_red_minutes", "30-180"),
+        ({"bag_overdue_red_minutes": 45}, "bag_overdue_red_minutes", "must not be above"),
+        ({"symptoms": {"drowsiness": {"emergency": None}}}, "symptoms.drowsiness.emergency",
+         "cannot be removed"),
+        ({"symptoms": {"drowsiness": {"emergency": 5}}}, "symptoms.drowsiness.emergency",
+         "grade from 1 to 4"),
+    ],
+)
+def test_v2_threshold_outside_its_limits_is_refused_saying_why(overrides, key, words):
+    errors = validate_overrides(overrides)
+
+    assert words in errors[key]
+    with pytest.raises(OverridesRefused):
+        RuleSet.default().with_overrides(overrides)
+
+
+def test_bag_overdue_amber_may_not_come_after_red():
+    # Red alone lowered below the default amber (60) must bring amber down with it.
+    assert validate_overrides({"bag_overdue_red_minutes": 45}) != {}
+    assert validate_overrides({"bag_overdue_amber_minutes": 30,
+                               "bag_overdue_red_minutes": 45}) == {}
+    assert validate_overrides({"bag_overdue_amber_minutes": 45,
+                               "bag_overdue_red_minutes": 45}) == {}
+
+
+def test_only_the_baselines_may_move_the_loose_way():
+    from triage.catalogue import OVERRIDE_LIMITS
+
+    assert {k for k, v in OVERRIDE_LIMITS.items() if v.loosening_allowed} == {
+        "ice_baseline", "capd_baseline",
+    }
+
+
+def test_lower_ice_baseline_changes_the_judgement():
+    rs = RuleSet.default().with_overrides({"ice_baseline": 7})
+
+    assert severity(rs, {"ice_score": 7}) == "green"
+    assert severity(rs, {"ice_score": 6}) == "red"
+    assert severity(RuleSet.default(), {"ice_score": 7}) == "red"
+
+
+def test_higher_capd_baseline_changes_the_judgement():
+    rs = RuleSet.default().with_overrides({"capd_baseline": 4})
+
+    assert severity(rs, {"capd_score": 6}) == "green"
+    assert severity(rs, {"capd_score": 7}) == "amber"
+    assert severity(rs, {"capd_score": 9}) == "red"
+
+
+def test_crossed_bag_minutes_in_stored_layers_resolve_to_the_stricter():
+    from triage.ruleset import resolve_layers
+
+    # Each layer valid alone: the team's red at 45 came with its amber at 30; the patient
+    # undoes the amber back to the default 60, which is now after red.
+    rs, conflicts = resolve_layers([
+        ("team", {"bag_overdue_amber_minutes": 30, "bag_overdue_red_minutes": 45}),
+        ("patient", {"bag_overdue_amber_minutes": 60}),
+    ])
+
+    assert (rs.bag_overdue_amber_minutes, rs.bag_overdue_red_minutes) == (45, 45)
+    assert any("bag_overdue_amber_minutes" in c for c in conflicts)
+
+
+def test_stored_baseline_out_of_limits_is_ignored_and_reported():
+    from triage.ruleset import resolve_layers
+
+    rs, conflicts = resolve_layers([("patient", {"ice_baseline": 1, "capd_baseline": 7})])
+
+    assert (rs.ice_baseline, rs.capd_baseline) == (10, 0)
+    assert len(conflicts) == 2

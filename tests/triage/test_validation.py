@@ -78,6 +78,22 @@ BAD_VALUES = [
     ("temp", 38, "temp"),
     ("Temperature_C", 38, "Temperature_C"),
     ("symptom", {"headache": 1}, "symptom"),
+    # v2: the neurological self-check totals and the carer's worry are whole numbers.
+    ("ice_score", "9", "ice_score"),
+    ("ice_score", "1_0", "ice_score"),
+    ("ice_score", 9.0, "ice_score"),
+    ("ice_score", True, "ice_score"),
+    ("ice_score", float("nan"), "ice_score"),
+    ("capd_score", "4", "capd_score"),
+    ("capd_score", "1_0", "capd_score"),
+    ("capd_score", 4.5, "capd_score"),
+    ("capd_score", False, "capd_score"),
+    ("capd_score", [4], "capd_score"),
+    ("worry", "very", "worry"),
+    ("worry", "1_0", "worry"),
+    ("worry", 3.0, "worry"),
+    ("worry", True, "worry"),
+    ("worry", Decimal(3), "worry"),
 ]
 
 
@@ -114,6 +130,13 @@ OUT_OF_RANGE = [
     ("heart_rate", 19),
     ("heart_rate", 251),
     ("heart_rate", 10**400),
+    ("ice_score", -1),
+    ("ice_score", 11),
+    ("capd_score", -1),
+    ("capd_score", 33),
+    ("worry", -1),
+    ("worry", 4),
+    ("worry", 10**400),
 ]
 
 
@@ -135,6 +158,9 @@ def test_reading_out_of_range_asks_to_check_the_reading(field, value):
         ("spo2", 50, 100),
         ("systolic_bp", 40, 250),
         ("heart_rate", 20, 250),
+        ("ice_score", 0, 10),
+        ("capd_score", 0, 32),
+        ("worry", 0, 3),
     ],
 )
 def test_range_ends_are_accepted(field, low, high):
@@ -296,22 +322,27 @@ def test_recorded_at_with_an_offset_is_accepted(given, expected):
     assert check_in.recorded_at.utcoffset() is not None
 
 
+# Every field of the vocabulary, each given.
+FULL_CHECK_IN = {
+    "recorded_at": "2025-03-01T08:00:00+00:00", "temperature_c": 37.1,
+    "antipyretic_last_6h": True, "feels_suddenly_unwell": False,
+    "symptoms": {"headache": 2}, "stools_above_baseline": 0,
+    "diarrhoea_with_blood": False, "vomiting_episodes_24h": 1,
+    "unable_to_keep_fluids": False, "pump": "running", "spo2": 97,
+    "systolic_bp": 118, "heart_rate": 88, "ice_score": 9, "capd_score": 0, "worry": 2,
+    "notes": "ok",
+}
+
+
 def test_full_check_in_is_parsed_to_canonical_types():
-    check_in = parse_check_in({
-        "recorded_at": "2025-03-01T08:00:00+00:00", "temperature_c": 37.1,
-        "antipyretic_last_6h": True, "feels_suddenly_unwell": False,
-        "symptoms": {"headache": 2}, "stools_above_baseline": 0,
-        "diarrhoea_with_blood": False, "vomiting_episodes_24h": 1,
-        "unable_to_keep_fluids": False, "pump": "running", "spo2": 97,
-        "systolic_bp": 118, "heart_rate": 88, "notes": "ok",
-    })
+    check_in = parse_check_in(FULL_CHECK_IN)
 
     assert check_in == CheckInData(
         recorded_at=datetime(2025, 3, 1, 8, tzinfo=UTC), temperature_c=Decimal("37.1"),
         antipyretic_last_6h=True, feels_suddenly_unwell=False, symptoms={"headache": 2},
         stools_above_baseline=0, diarrhoea_with_blood=False, vomiting_episodes_24h=1,
         unable_to_keep_fluids=False, pump="running", spo2=97, systolic_bp=118,
-        heart_rate=88, notes="ok",
+        heart_rate=88, ice_score=9, capd_score=0, worry=2, notes="ok",
     )
 
 
@@ -326,3 +357,28 @@ def test_canonical_dict_is_json_and_parses_back_to_the_same_check_in():
     assert data["temperature_c"] == 38.0
     assert "temperature_f" not in data
     assert parse_check_in(data) == check_in
+
+
+@pytest.mark.parametrize("field", ["ice_score", "capd_score", "worry"])
+def test_v2_score_alone_is_a_check_in_and_zero_is_kept(field):
+    # 0 is an answer (ICE 0: does not respond; worry 0: not at all), not "not given".
+    assert getattr(parse_check_in({field: 0}), field) == 0
+
+
+def test_canonical_dict_carries_the_v2_fields():
+    check_in = parse_check_in({"ice_score": 0, "capd_score": 12, "worry": 3})
+
+    data = json.loads(json.dumps(to_canonical_dict(check_in)))
+
+    assert data == {"ice_score": 0, "capd_score": 12, "worry": 3}
+    assert parse_check_in(data) == check_in
+
+
+def test_canonical_dict_leaves_no_field_of_the_check_in_out():
+    # A field added to CheckInData but forgotten in to_canonical_dict would be dropped by
+    # exports and by the resend comparison.
+    from dataclasses import fields
+
+    full = parse_check_in(FULL_CHECK_IN)
+
+    assert set(to_canonical_dict(full)) == {f.name for f in fields(CheckInData)}

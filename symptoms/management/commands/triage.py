@@ -72,7 +72,7 @@ class Command(BaseCommand):
         parser.add_argument("file", help="JSON file to read, or - for standard input")
         parser.add_argument(
             "--patient", type=int, metavar="ID",
-            help="judge with this patient's thresholds instead of the v1 defaults",
+            help="judge with this patient's thresholds instead of the defaults",
         )
 
     def handle(self, *args: object, **options: Any) -> None:
