@@ -1,6 +1,7 @@
 """Properties the rules must keep for every check-in, not just the examples: worse
-readings and stricter thresholds never make a result less severe, the order of symptoms
-never matters, and bad input never reaches the rules."""
+readings and stricter thresholds never make a result less severe (v2: a lower ICE score, a
+higher CAPD score, more worry, more drowsiness included), the order of symptoms never
+matters, and bad input never reaches the rules."""
 
 from __future__ import annotations
 
@@ -43,6 +44,9 @@ check_in_fields = st.fixed_dictionaries(
         "spo2": st.integers(50, 100),
         "systolic_bp": st.integers(40, 250),
         "heart_rate": st.integers(20, 250),
+        "ice_score": st.integers(0, 10),
+        "capd_score": st.integers(0, 32),
+        "worry": st.integers(0, 3),
         "notes": st.text(st.characters(blacklist_categories=("Cc", "Cs")), max_size=50),
     },
 )
@@ -132,9 +136,80 @@ def test_answering_yes_never_lowers_severity(data, field):
     assert not_less_severe(judge({**data, field: True}, []), judge({**data, field: False}, []))
 
 
+@given(check_ins, histories, st.integers(0, 10), st.integers(0, 10))
+def test_lower_ice_score_never_lowers_severity(data, history, a, b):
+    low, high = sorted((a, b))
+
+    assert not_less_severe(judge({**data, "ice_score": low}, history),
+                           judge({**data, "ice_score": high}, history))
+
+
+@given(check_ins, histories, st.integers(0, 32), st.integers(0, 32))
+def test_higher_capd_score_never_lowers_severity(data, history, a, b):
+    low, high = sorted((a, b))
+
+    assert not_less_severe(judge({**data, "capd_score": high}, history),
+                           judge({**data, "capd_score": low}, history))
+
+
+@given(check_ins, histories, st.integers(0, 3), st.integers(0, 3))
+def test_more_worry_never_lowers_severity(data, history, a, b):
+    low, high = sorted((a, b))
+
+    assert not_less_severe(judge({**data, "worry": high}, history),
+                           judge({**data, "worry": low}, history))
+
+
+@given(check_ins, histories, st.sampled_from(["ice_score", "capd_score", "worry"]))
+def test_answering_a_v2_question_never_lowers_severity(data, history, field):
+    # Worry "not at all", a full ICE score, a CAPD of 0: the answer that says least.
+    least = {"ice_score": 10, "capd_score": 0, "worry": 0}[field]
+    without = {k: v for k, v in data.items() if k != field}
+
+    assert not_less_severe(judge({**without, field: least}, history), judge(without, history))
+
+
+@given(check_ins, histories, st.integers(0, 4), st.integers(0, 4))
+def test_more_drowsiness_never_lowers_severity_nor_drops_the_emergency(data, history, a, b):
+    low, high = sorted((a, b))
+    symptoms = dict(data.get("symptoms", {}))
+
+    assert not_less_severe(
+        judge({**data, "symptoms": {**symptoms, "drowsiness": high}}, history),
+        judge({**data, "symptoms": {**symptoms, "drowsiness": low}}, history),
+    )
+
+
+@given(check_ins, st.integers(3, 10), st.integers(3, 10), st.integers(0, 5), st.integers(0, 5))
+def test_a_higher_ice_baseline_or_a_lower_capd_baseline_never_lowers_severity(
+    data, ice_a, ice_b, capd_a, capd_b
+):
+    # The baselines are the one threshold the document lets a nurse loosen; within their
+    # limits, the stricter one (ICE higher, CAPD lower) is never less severe.
+    looser = DEFAULT.with_overrides({"ice_baseline": min(ice_a, ice_b),
+                                     "capd_baseline": max(capd_a, capd_b)})
+    stricter = DEFAULT.with_overrides({"ice_baseline": max(ice_a, ice_b),
+                                       "capd_baseline": min(capd_a, capd_b)})
+
+    assert not_less_severe(judge(data, [], stricter), judge(data, [], looser))
+
+
+@given(check_ins, st.integers(3, 10), st.integers(0, 5))
+def test_a_loosened_baseline_keeps_the_emergencies_and_the_red_capd(data, ice, capd):
+    rs = DEFAULT.with_overrides({"ice_baseline": ice, "capd_baseline": capd})
+
+    result = judge(data, [], rs)
+
+    if data.get("ice_score") is not None and data["ice_score"] <= 2:
+        assert result.emergency
+    if data.get("capd_score") is not None and data["capd_score"] >= 9:
+        assert result.severity == "red"
+
+
 @st.composite
 def stricter_overrides(draw: st.DrawFn) -> dict:
-    """Overrides that only tighten the v1 rules, each within the allowed limits."""
+    """Overrides that only tighten the rules, each within the allowed limits. (The ICE and
+    CAPD baselines' defaults are already their strictest; they have their own test.)"""
     symptoms = {}
     for s in draw(st.lists(st.sampled_from(SYMPTOMS), unique_by=lambda s: s.code)):
         red = draw(st.integers(1, s.red))
@@ -148,6 +223,7 @@ def stricter_overrides(draw: st.DrawFn) -> dict:
     vomiting_red = draw(st.integers(1, 6))
     emergency_below = draw(st.integers(90, 100))
     red_below = draw(st.integers(max(92, emergency_below), 100))
+    bag_red = draw(st.integers(30, 180))
     numbers = {
         "fever_high_c": draw(st.decimals(Decimal("37.0"), Decimal("37.5"), places=1)),
         "temp_low_c": draw(st.decimals(Decimal("36.0"), Decimal("36.9"), places=1)),
@@ -162,6 +238,9 @@ def stricter_overrides(draw: st.DrawFn) -> dict:
         "bp_low_below": draw(st.integers(90, 140)),
         "worsening_grades": draw(st.integers(1, 2)),
         "worsening_window_hours": draw(st.integers(72, 168)),
+        # Not read by evaluate(), but must pass validation alongside the others.
+        "bag_overdue_red_minutes": bag_red,
+        "bag_overdue_amber_minutes": draw(st.integers(15, min(60, bag_red))),
     }
     # Thresholds that must keep their order are overridden together.
     bundles = [
@@ -169,6 +248,7 @@ def stricter_overrides(draw: st.DrawFn) -> dict:
         ("diarrhoea_red", "diarrhoea_amber"), ("vomiting_red", "vomiting_amber"),
         ("spo2_emergency_below", "spo2_red_below", "spo2_amber_below"),
         ("bp_low_below",), ("worsening_grades",), ("worsening_window_hours",),
+        ("bag_overdue_red_minutes", "bag_overdue_amber_minutes"),
     ]
     chosen = draw(st.lists(st.sampled_from(bundles), unique=True))
     return {"symptoms": symptoms, **{k: numbers[k] for bundle in chosen for k in bundle}}
@@ -214,6 +294,12 @@ BAD_VALUES = {
     "pump": st.text().filter(lambda t: t not in {p.code for p in PUMP_STATES}),
     "feels_suddenly_unwell": st.one_of(st.integers(), st.text()),
     "recorded_at": st.one_of(st.text(max_size=30), st.integers()),
+    "ice_score": st.one_of(st.integers(max_value=-1), st.integers(min_value=11), st.floats(),
+                           st.booleans(), st.text()),
+    "capd_score": st.one_of(st.integers(max_value=-1), st.integers(min_value=33),
+                            st.floats(), st.booleans()),
+    "worry": st.one_of(st.integers(max_value=-1), st.integers(min_value=4), st.floats(),
+                       st.booleans(), st.text()),
     "notes": st.text(alphabet="ab \x00", min_size=2001, max_size=2100).filter(
         lambda t: len(t.strip()) > 2000 or "\x00" in t
     ),
@@ -248,7 +334,8 @@ json_values = st.recursive(
 )
 junk = st.dictionaries(
     st.sampled_from([*SYMPTOM_CODES[:3], "temperature_c", "temperature_f", "symptoms", "pump",
-                     "spo2", "notes", "recorded_at", "x"]),
+                     "spo2", "notes", "recorded_at", "ice_score", "capd_score", "worry",
+                     "x"]),
     json_values,
 )
 
