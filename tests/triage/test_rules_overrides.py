@@ -303,3 +303,14 @@ def test_stored_baseline_out_of_limits_is_ignored_and_reported():
 
     assert (rs.ice_baseline, rs.capd_baseline) == (10, 0)
     assert len(conflicts) == 2
+
+
+def test_stored_override_removing_the_drowsiness_emergency_is_ignored_and_reported():
+    # Valid under v1 (drowsiness had no emergency); under v2 the emergency at 4 stands.
+    from triage.ruleset import resolve_layers
+
+    rs, conflicts = resolve_layers([("team", {"symptoms": {"drowsiness": {"emergency": None}}})])
+
+    assert rs.symptoms["drowsiness"].emergency == 4
+    assert any("drowsiness" in c for c in conflicts)
+    assert evaluate(parse_check_in({"symptoms": {"drowsiness": 4}}), [], rs).emergency is True
