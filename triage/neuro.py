@@ -127,24 +127,39 @@ CAPD_ANSWER_MAX = len(CAPD_ANSWERS) - 1
 @dataclass(frozen=True)
 class CapdItem:
     """One CAPD question about the last hours: `number` 1-8 as in Traube 2014, `code`
-    (the key of its answer), `words` (the document's), `reverse` (items 1-4: a child who
-    "always" does it scores 0)."""
+    (the key of its answer), `words` (the document's, for the nurse), `reverse` (items
+    1-4: a child who "always" does it scores 0), and question() for the caregiver (the
+    document's words with the child as subject: item 2 reads "Maya's actions are
+    purposeful", which a name put in front of `words` would not)."""
 
     number: int
     code: str
     words: str
     reverse: bool
+    # The question put to the caregiver about the child; {child} is the child's name.
+    asked: str = ""
+
+    def question(self, child: str) -> str:
+        """The item as a question about `child` (a name, or e.g. "your child"), put to the
+        caregiver who answers it: "Maya makes eye contact with you"."""
+        return self.asked.format(child=child)
 
 
 CAPD_ITEMS: tuple[CapdItem, ...] = (
-    CapdItem(1, "eye_contact", "makes eye contact with the caregiver", True),
-    CapdItem(2, "purposeful", "actions are purposeful", True),
-    CapdItem(3, "aware", "is aware of their surroundings", True),
-    CapdItem(4, "communicates", "communicates needs and wants", True),
-    CapdItem(5, "restless", "is restless", False),
-    CapdItem(6, "inconsolable", "is inconsolable", False),
-    CapdItem(7, "underactive", "is underactive, very little movement while awake", False),
-    CapdItem(8, "slow_to_respond", "takes a long time to respond to interactions", False),
+    CapdItem(1, "eye_contact", "makes eye contact with the caregiver", True,
+             "{child} makes eye contact with you"),
+    CapdItem(2, "purposeful", "actions are purposeful", True,
+             "{child}'s actions are purposeful"),
+    CapdItem(3, "aware", "is aware of their surroundings", True,
+             "{child} is aware of their surroundings"),
+    CapdItem(4, "communicates", "communicates needs and wants", True,
+             "{child} communicates needs and wants"),
+    CapdItem(5, "restless", "is restless", False, "{child} is restless"),
+    CapdItem(6, "inconsolable", "is inconsolable", False, "{child} is inconsolable"),
+    CapdItem(7, "underactive", "is underactive, very little movement while awake", False,
+             "{child} is underactive, with very little movement while awake"),
+    CapdItem(8, "slow_to_respond", "takes a long time to respond to interactions", False,
+             "{child} takes a long time to respond to interactions"),
 )
 CAPD_ITEMS_BY_CODE: Mapping[str, CapdItem] = MappingProxyType({i.code: i for i in CAPD_ITEMS})
 

@@ -127,6 +127,20 @@ def test_capd_items_are_the_documents_eight_in_order_with_items_1_to_4_reversed(
     assert len({i.code for i in neuro.CAPD_ITEMS}) == 8
 
 
+def test_capd_questions_for_the_caregiver_name_the_child_and_keep_the_items_meaning():
+    questions = [i.question("Maya") for i in neuro.CAPD_ITEMS]
+
+    assert questions[0] == "Maya makes eye contact with you"
+    assert questions[1] == "Maya's actions are purposeful"
+    assert questions[4] == "Maya is restless"
+    # The document's key words of each item, in order, are in the question.
+    keys = ["eye contact", "purposeful", "aware", "communicates", "restless", "inconsolable",
+            "underactive", "long time to respond"]
+    for question, key in zip(questions, keys, strict=True):
+        assert question.startswith("Maya")
+        assert key in question
+
+
 def test_capd_answer_words_are_never_to_always():
     assert list(neuro.CAPD_ANSWERS) == SPEC_ANSWERS
 
