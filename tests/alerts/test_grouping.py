@@ -28,7 +28,7 @@ def test_red_check_in_opens_an_alert_with_one_notice_to_the_nurse_on_duty(patien
     assert (alert.patient, alert.severity, alert.state) == (patient, "red", AlertState.OPEN)
     assert list(alert.check_ins.all()) == [check_in]
     assert alert.rules == ["temperature_high"]
-    assert alert.rules_version == "v1"
+    assert alert.rules_version == "v2"  # clinical-rules.md: the rule set in force is version 2
     [notice] = notices(alert)
     assert (notice.channel, notice.address, notice.role, notice.state) == (
         Channel.EMAIL, patient.care_team.duty_email, "duty", "pending")
