@@ -12,6 +12,7 @@ Who may export at all is decided by accounts.access (the views fetch through it)
 from __future__ import annotations
 
 import csv
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -27,7 +28,9 @@ CSV_FIELDS = (
     "temperature_c", "antipyretic_last_6h", "feels_suddenly_unwell",
     *(f"symptom_{code}" for code in SYMPTOM_CODES),
     "stools_above_baseline", "diarrhoea_with_blood", "vomiting_episodes_24h",
-    "unable_to_keep_fluids", "pump", "spo2", "systolic_bp", "heart_rate", "notes",
+    "unable_to_keep_fluids", "pump", "spo2", "systolic_bp", "heart_rate",
+    # v2: the neurological self-check (tool, total, item answers as JSON) and the worry.
+    "neuro_tool", "ice_score", "capd_score", "neuro_items", "worry", "notes",
     "severity", "emergency", "rules", "rules_version",
 )
 # A cell starting with one of these is a formula to a spreadsheet (CSV injection).
@@ -64,6 +67,9 @@ def _row(check_in: CheckIn, patient: Patient, requester: User) -> list[str]:
         "recorded_as": check_in.recorded_as,
         "recorded_by": _recorder(check_in, requester),
         "pump": check_in.pump,
+        "neuro_tool": check_in.neuro_tool,
+        "neuro_items": (json.dumps(check_in.neuro_items, sort_keys=True)
+                        if check_in.neuro_items else ""),
         "notes": check_in.notes,
         "severity": check_in.severity,
         "emergency": check_in.emergency,
@@ -138,6 +144,9 @@ def patient_data(patient: Patient, *, requester: User, now: datetime | None = No
             **to_canonical_dict(c.to_data()),
             "recorded_as": c.recorded_as,
             "recorded_by": _recorder(c, requester),
+            # Beside the totals (canonical fields above): which check, and its answers.
+            "neuro_tool": c.neuro_tool,
+            "neuro_items": c.neuro_items,
             "saved_at": c.created_at.isoformat(),
             "result": {"severity": c.severity, "emergency": c.emergency,
                        "findings": c.findings, "rules_version": c.rules_version},

@@ -11,18 +11,24 @@ from __future__ import annotations
 import contextlib
 import re
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django import forms
+from django.forms.utils import ErrorDict
 
+from symptoms.selectors import FollowUp
+from triage import neuro
 from triage.catalogue import (
     FIELDS_BY_NAME,
     GRADE_LABELS,
     PUMP_STATES,
     SYMPTOM_GROUPS,
     SYMPTOMS,
+    WORRY_LABELS,
     symptoms_in_group,
 )
 from triage.validation import NON_FIELD, CheckInData, CheckInInvalid, parse_check_in
@@ -40,6 +46,10 @@ def sentence_case(words: str) -> str:
 
 PUMP_CHOICES = [("", "Not answered")] + [(p.code, sentence_case(p.words)) for p in PUMP_STATES]
 
+# clinical-rules.md, "The carer's worry": 0 not at all .. 3 very; nothing preselected.
+WORRY_CHOICES = [(str(level), sentence_case(words)) for level, words in WORRY_LABELS.items()
+                 ] + [("", "Not answered")]
+
 # The questions as asked of someone logging for another person (a caregiver for a child, a
 # nurse after a phone call): {name} is the patient's display name. Same meaning, same
 # fields; only the person changes.
@@ -50,6 +60,7 @@ ABOUT_PATIENT_LABELS = {
     "stools_above_baseline": "Bowel movements in the last 24 hours, more than {name}'s normal",
     "vomiting_episodes_24h": "Times {name} has been sick (vomited) in 24 hours",
     "unable_to_keep_fluids": "{name} cannot keep fluids down",
+    "worry": "How worried are you about {name} today?",
 }
 
 
@@ -151,6 +162,13 @@ class CheckInForm(forms.Form):
         required=False, max_length=6, label="Heart rate (beats a minute)",
         widget=forms.TextInput(attrs={"inputmode": "numeric"}),
     )
+    worry = forms.ChoiceField(
+        required=False, choices=WORRY_CHOICES, widget=forms.RadioSelect,
+        label="How worried are you today?",
+    )
+    # The one-tap "cannot be woken or does not respond": a submit button of the neuro
+    # check (NeuroCheckFields), sent only when that button is pressed.
+    neuro_unresponsive = forms.BooleanField(required=False, widget=forms.HiddenInput)
     notes = forms.CharField(
         required=False, label="Anything else your care team should know",
         widget=forms.Textarea(attrs={"rows": 3, "maxlength": 2000}),
@@ -160,15 +178,27 @@ class CheckInForm(forms.Form):
         widget=forms.DateTimeInput(format="%Y-%m-%dT%H:%M"),
     )
 
+    # The fields of the neuro-only page (home page: "I'm worried about how they are
+    # thinking or behaving"); the neuro check's own fields are added to them.
+    NEURO_ONLY_FIELDS = ("submission_key", "worry", "neuro_unresponsive", "notes")
+
     def __init__(self, *args: object, time_zone: str, about: str | None = None,
-                 **kwargs: object) -> None:
+                 follow_ups: Sequence[FollowUp] = (), neuro_tool: str = "",
+                 neuro_only: bool = False, **kwargs: object) -> None:
         """time_zone: the patient's IANA zone (a typed time is wall time there). about: the
         patient's display name when someone else logs for them (caregiver, nurse); the
-        questions are then worded about the patient instead of "I"/"you"."""
+        questions are then worded about the patient instead of "I"/"you".
+        follow_ups: symptoms asked first, with last time's grade (selectors.follow_ups).
+        neuro_tool: "ice" or "capd" to include that neurological self-check (the caller
+        decides by the patient's age on the day and whether one is due), "" for none.
+        neuro_only: the neuro-only page: the check (required), the worry and a note."""
         kwargs.setdefault("initial", {}).setdefault("submission_key", uuid.uuid4())
         super().__init__(*args, **kwargs)
         self.time_zone = ZoneInfo(time_zone)
         self.about = about
+        self.neuro_only = neuro_only
+        self.follow_ups = {f.code: f for f in follow_ups}
+        self.neuro_items: dict[str, object] | None = None
         for symptom in SYMPTOMS:
             self.fields[symptom_field_name(symptom.code)] = forms.ChoiceField(
                 required=False,
@@ -184,6 +214,14 @@ class CheckInForm(forms.Form):
                 (code, sentence_case(about_patient(words, about)))
                 for code, words in PUMP_CHOICES]
         self.fields["taken_at"].widget.input_type = "datetime-local"
+        self.neuro = NeuroCheckFields(self, neuro_tool, about) if neuro_tool else None
+        if neuro_only:
+            if self.neuro is None:
+                raise ValueError("the neuro-only form needs a neuro_tool")
+            kept = set(self.NEURO_ONLY_FIELDS) | set(self.neuro.names)
+            for name in list(self.fields):
+                if name not in kept:
+                    del self.fields[name]
         self.data_result: CheckInData | None = None
 
     @classmethod
@@ -202,7 +240,9 @@ class CheckInForm(forms.Form):
                     initial[name] = uuid.UUID(value)
             elif name in cls.CHECKBOXES:
                 initial[name] = True
-            elif name in cls.base_fields or name.startswith("symptom_"):
+            elif name == "neuro_unresponsive":
+                continue  # an emergency tap is never replayed into a form
+            elif name in cls.base_fields or name.startswith(("symptom_", *NEURO_PREFIXES)):
                 initial[name] = value
         return initial
 
@@ -216,10 +256,21 @@ class CheckInForm(forms.Form):
         return [field for field in self if field.errors]
 
     def symptom_groups(self) -> list[tuple[str, list[forms.BoundField]]]:
+        """The symptom questions by group, without those asked first (follow_up_fields)."""
         return [
-            (group.title, [self[symptom_field_name(s.code)] for s in symptoms_in_group(group.code)])
+            (group.title, [self[symptom_field_name(s.code)] for s in symptoms_in_group(group.code)
+                           if s.code not in self.follow_ups])
             for group in SYMPTOM_GROUPS
         ]
+
+    def follow_up_fields(self) -> list[tuple[forms.BoundField, str]]:
+        """The followed-up symptoms' questions, first on the form, each with last time's
+        grade in words ("moderate (2)"; clinical-rules.md, "Follow-up of a flagged
+        symptom")."""
+        if self.neuro_only:
+            return []
+        return [(self[symptom_field_name(code)], follow_up.last_words)
+                for code, follow_up in self.follow_ups.items()]
 
     # ------------------------------------------------------------------ conversion
     def _number(self, name: str, *, integer: bool) -> Decimal | int | None:
@@ -275,6 +326,8 @@ class CheckInForm(forms.Form):
             record["pump"] = data["pump"]
         if data.get("notes"):
             record["notes"] = data["notes"]
+        if data.get("worry") not in (None, ""):
+            record["worry"] = int(data["worry"])
         # clinical-rules.md: a symptom answered is reported, "none" (0) included; only a
         # question left unanswered is "not reported". No answer is preselected, so the
         # form reduces the answers exactly as parse_check_in() does for `triage`.
@@ -288,6 +341,11 @@ class CheckInForm(forms.Form):
         taken_at = data.get("taken_at")
         if taken_at is not None:
             record["recorded_at"] = self._aware(taken_at)
+        if self.neuro is not None and data.get("neuro_unresponsive"):
+            self._clean_unresponsive(record)
+            return data
+        if self.neuro is not None:
+            record.update(self.neuro.clean(data, required=self.neuro_only))
         if self.errors:
             return data
         try:
@@ -295,6 +353,22 @@ class CheckInForm(forms.Form):
         except CheckInInvalid as invalid:
             self.add_check_in_errors(invalid)
         return data
+
+    def _clean_unresponsive(self, record: dict[str, object]) -> None:
+        """"Cannot be woken or does not respond": never refused. The emergency reduction of
+        triage.neuro, with the other answers of the page if they are all valid; if any is
+        not, the reduction alone (a wrong box must not hold up a call for help). Taken
+        now: a typed earlier time is dropped (it could be refused as in the future)."""
+        tool = self.neuro.tool  # type: ignore[union-attr]
+        record.pop("recorded_at", None)
+        self.neuro_items = self.neuro.unresponsive_items()  # type: ignore[union-attr]
+        try:
+            if self.errors:
+                raise CheckInInvalid({NON_FIELD: "other answers not valid"})
+            self.data_result = parse_check_in(neuro.with_unresponsive(record, tool))
+        except CheckInInvalid:
+            self._errors = ErrorDict()
+            self.data_result = parse_check_in(neuro.unresponsive_record(tool))
 
     def _aware(self, moment: datetime) -> datetime:
         # The browser sends local wall time; it is the patient's time zone.
@@ -313,3 +387,109 @@ class CheckInForm(forms.Form):
                 message = ("Nothing was filled in. Give your temperature, or choose how "
                            "you feel for at least one symptom.")
             self.add_error(target, message[0].upper() + message[1:])
+
+
+# Field-name prefixes of the neuro check's items (ice_<task code>, capd_<item code>).
+NEURO_PREFIXES = ("ice_", "capd_")
+# An ICE task is right or wrong, tapped by whoever does the check; nothing preselected.
+ICE_CHOICES = [("1", "Right"), ("0", "Wrong"), ("", "Not answered")]
+NAMED_CHOICES = [("1", "Named correctly"), ("0", "Not named"), ("", "Not answered")]
+
+
+@dataclass(frozen=True)
+class NeuroStep:
+    """One screen of the neuro check: its radio field, and for an ICE naming task the
+    static path of the picture ("neuro/key.svg") and alt text that does not name it."""
+
+    field: forms.BoundField
+    picture: str = ""
+    picture_alt: str = ""
+
+
+class NeuroCheckFields:
+    """The neurological self-check inside a CheckInForm (clinical-rules.md, "The
+    neurological self-check"): one radio field per ICE task (right / wrong, tapped by the
+    caregiver or the patient) or per CAPD item (never .. always, 0-4 as given). Nothing is
+    scored here: triage.neuro adds up the points (ice_total, capd_total) and reduces
+    "cannot be woken" to its emergency record.
+
+    The check is done whole or not at all: no item answered is "not done" (the family
+    skipped it; only the neuro-only page requires it); some answered and some not is
+    refused, each missing item named on its own field. Item answers are kept in
+    `form.neuro_items` ({"tool", "answers", "unresponsive"}; ICE answers True/False, CAPD
+    answers 0-4) for symptoms.services.check_in_record to store beside the total.
+    """
+
+    def __init__(self, form: CheckInForm, tool: str, about: str | None) -> None:
+        if tool not in ("ice", "capd"):
+            raise ValueError(f"unknown neuro tool {tool!r}")
+        self.form = form
+        self.tool = tool
+        self.about = about
+        self.names: list[str] = []
+        if tool == "ice":
+            for task in neuro.ICE_TASKS:
+                # The caregiver ticks whether the picture was named, never sees its name.
+                self._add(f"ice_{task.code}", task.prompt,
+                          NAMED_CHOICES if task.picture else ICE_CHOICES)
+        else:
+            choices = [(str(n), sentence_case(words))
+                       for n, words in enumerate(neuro.CAPD_ANSWERS)] + [("", "Not answered")]
+            for item in neuro.CAPD_ITEMS:
+                # "Maya makes eye contact with you": the caregiver answers about the child.
+                self._add(f"capd_{item.code}",
+                          sentence_case(item.question(about or "your child")), choices)
+
+    def _add(self, name: str, label: str, choices: list[tuple[str, str]]) -> None:
+        self.form.fields[name] = forms.ChoiceField(
+            required=False, choices=choices, widget=forms.RadioSelect, label=label)
+        self.names.append(name)
+
+    @property
+    def items(self) -> tuple:
+        return neuro.ICE_TASKS if self.tool == "ice" else neuro.CAPD_ITEMS
+
+    def steps(self) -> list[NeuroStep]:
+        """The questions in order, one screen each when JavaScript runs."""
+        steps, shown = [], 0
+        pictures = sum(1 for task in neuro.ICE_TASKS if task.picture) if self.tool == "ice" else 0
+        for name, item in zip(self.names, self.items, strict=True):
+            picture = item.picture if self.tool == "ice" else None  # a CAPD item shows none
+            alt = ""
+            if picture is not None:
+                shown += 1
+                # Says which picture, never what it shows: naming it is the task.
+                alt = f"Picture to name, {shown} of {pictures}"
+            steps.append(NeuroStep(self.form[name], picture.picture if picture else "", alt))
+        return steps
+
+    def clean(self, data: dict[str, object], *, required: bool) -> dict[str, object]:
+        """The canonical total ({"ice_score": n} or {"capd_score": n}), or {} when the check
+        was skipped. Adds an error on each unanswered item of a partly done check (or of
+        every item when `required`)."""
+        answers: dict[str, object] = {}
+        missing: list[str] = []
+        for name, item in zip(self.names, self.items, strict=True):
+            raw = data.get(name)
+            if raw in (None, ""):
+                missing.append(name)
+            elif self.tool == "ice":
+                answers[item.code] = raw == "1"
+            else:
+                answers[item.code] = int(str(raw))
+        if not answers and not required:
+            return {}  # not done: the family skipped the check
+        for name in missing:
+            self.form.add_error(name, "Answer this question of the check"
+                                + ("." if required else ", or leave the whole check empty "
+                                                        "to skip it."))
+        if missing:
+            return {}
+        self.form.neuro_items = {"tool": self.tool, "answers": answers, "unresponsive": False}
+        if self.tool == "ice":
+            return {"ice_score": neuro.ice_total(answers)}
+        return {"capd_score": neuro.capd_total(answers)}
+
+    def unresponsive_items(self) -> dict[str, object]:
+        """The items stored for "cannot be woken or does not respond": none asked."""
+        return {"tool": self.tool, "answers": {}, "unresponsive": True}

@@ -135,6 +135,7 @@ class CheckIn(models.Model):
         "temperature_c", "antipyretic_last_6h", "feels_suddenly_unwell",
         "stools_above_baseline", "diarrhoea_with_blood", "vomiting_episodes_24h",
         "unable_to_keep_fluids", "spo2", "systolic_bp", "heart_rate",
+        "ice_score", "capd_score", "worry",
     )
 
     def to_data(self) -> CheckInData:

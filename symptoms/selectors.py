@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 
 from accounts.models import CYCLE_DAYS, Patient
 from symptoms.models import CheckIn
-from triage.catalogue import GRADE_LABELS, SYMPTOMS, SYMPTOMS_BY_CODE
+from triage.catalogue import GRADE_LABELS, SYMPTOM_CODES, SYMPTOMS, SYMPTOMS_BY_CODE
 from triage.rules import RuleSet
 
 
@@ -97,4 +97,81 @@ def changes_since_previous(patient: Patient) -> tuple[CheckIn | None, list[str]]
     if latest.severity != before.severity:
         changes.append(f"Result {before.severity} → {latest.severity}")
     return latest, changes or ["No change from the previous check-in."]
+
+
+# The alert state that ends a follow-up, as the alerts app stores it (read through the
+# reverse relation `alerts` it declares on CheckIn; symptoms never imports alerts).
+_ALERT_RESOLVED = "resolved"
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """A symptom the next check-in asks about first (clinical-rules.md, "Follow-up of a
+    flagged symptom"): its code and the grade (0-4) it was given in the patient's most
+    recent check-in that reported it."""
+
+    code: str
+    last_grade: int
+
+    @property
+    def last_words(self) -> str:
+        """"moderate (2)": how the form shows last time's grade beside the choices."""
+        return f"{GRADE_LABELS[self.last_grade]} ({self.last_grade})"
+
+
+def _flagged_symptoms(findings: list[dict]) -> set[str]:
+    # An amber or red symptom: its own finding, or a `worsening` finding about it.
+    codes = set()
+    for finding in findings or ():
+        if not isinstance(finding, dict) or finding.get("severity") not in ("amber", "red"):
+            continue
+        rule = finding.get("rule")
+        code = (finding.get("values") or {}).get("symptom") if rule == "worsening" else rule
+        if code in SYMPTOMS_BY_CODE:
+            codes.add(code)
+    return codes
+
+
+def follow_ups(patient: Patient) -> list[FollowUp]:
+    """The symptoms the patient's next check-in opens with, in catalogue order.
+
+    A symptom is followed up after a check-in that found it amber or red (its own finding
+    or `worsening`), until a later check-in grades it 0 or the alert that check-in belongs
+    to is resolved. Two queries: the flagged check-ins whose alert is not resolved, then
+    the check-ins since the oldest of them (for the latest grade of each symptom).
+    """
+    flagged = (patient.check_ins.filter(severity__in=("amber", "red"))
+               .exclude(alerts__state=_ALERT_RESOLVED)
+               .order_by("recorded_at", "pk").values_list("recorded_at", "findings"))
+    since: dict[str, datetime] = {}
+    for recorded_at, findings in flagged:
+        for code in _flagged_symptoms(findings):
+            since[code] = recorded_at  # the latest flagged check-in of each symptom
+    if not since:
+        return []
+    later = (patient.check_ins.filter(recorded_at__gte=min(since.values()))
+             .order_by("recorded_at", "pk").values_list("recorded_at", "symptoms"))
+    last: dict[str, int] = {}
+    ended: set[str] = set()
+    for recorded_at, symptoms in later:
+        for code, grade in (symptoms or {}).items():
+            if code not in since or recorded_at < since[code] or not isinstance(grade, int):
+                continue
+            last[code] = grade
+            if grade == 0:
+                ended.add(code)  # graded 0 once: the follow-up is over, whatever comes after
+    return [FollowUp(code, last[code]) for code in SYMPTOM_CODES
+            if code in last and code not in ended]
+
+
+def _day_bounds(patient: Patient, day: date) -> tuple[datetime, datetime]:
+    return _start_of(day, patient), _start_of(day + timedelta(days=1), patient)
+
+
+def neuro_check_done_on(patient: Patient, day: date) -> bool:
+    """Whether a check-in recorded on `day` (the patient's local date) holds a
+    neurological self-check (ICE or CAPD, "cannot be woken" included). One query."""
+    start, end = _day_bounds(patient, day)
+    return (patient.check_ins.filter(recorded_at__gte=start, recorded_at__lt=end)
+            .exclude(neuro_tool="").exists())
 

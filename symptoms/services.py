@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
@@ -14,7 +15,7 @@ from django.utils import timezone
 
 from accounts import access
 from accounts.models import Patient, Role, User
-from symptoms.models import CheckIn, RecordedAs, ThresholdChange
+from symptoms.models import CheckIn, NeuroTool, RecordedAs, ThresholdChange
 from symptoms.signals import check_in_saved
 from symptoms.thresholds import ruleset_for_patient, team_base
 from triage.rules import OverridesRefused, RuleSet, evaluate, validate_overrides
@@ -161,8 +162,14 @@ def check_in_record(
     data: CheckInData,
     submission_key: uuid.UUID | None = None,
     now: datetime | None = None,
+    neuro_items: Mapping[str, object] | None = None,
 ) -> tuple[CheckIn, bool]:
     """Save a check-in with its result, in one transaction. Returns (check_in, created).
+
+    `neuro_items`: the item answers of a neurological self-check, stored beside its total
+    for the nurse ({"tool": "ice"|"capd", "answers": {item code: answer},
+    "unresponsive": bool}; see symptoms.forms.NeuroCheckFields); the totals themselves are
+    canonical fields of `data` (ice_score, capd_score) and are what the rules read.
 
     A check-in that passes validation is saved; nothing here limits how many.
     Resends (the unique submission_key):
@@ -193,7 +200,8 @@ def check_in_record(
     for attempt in (1, 2):
         outer = transaction.get_connection().in_atomic_block
         try:
-            return _record_once(patient, recorded_by, data, key, recorded_at, now)
+            return _record_once(patient, recorded_by, data, key, recorded_at, now,
+                                neuro_items=neuro_items)
         except (OperationalError, InterfaceError):
             # Only a transaction of our own can be replayed; inside a caller's it is theirs.
             if outer or attempt == 2:
@@ -208,6 +216,7 @@ def check_in_record(
 def _record_once(
     patient: Patient, recorded_by: User, data: CheckInData, key: uuid.UUID,
     recorded_at: datetime, now: datetime, *, changed_resend: bool = False,
+    neuro_items: Mapping[str, object] | None = None,
 ) -> tuple[CheckIn, bool]:
     try:
         with transaction.atomic():
@@ -238,6 +247,11 @@ def _record_once(
                 spo2=data.spo2,
                 systolic_bp=data.systolic_bp,
                 heart_rate=data.heart_rate,
+                ice_score=data.ice_score,
+                capd_score=data.capd_score,
+                worry=data.worry,
+                neuro_tool=_neuro_tool(data, neuro_items),
+                neuro_items=dict(neuro_items or {}),
                 notes=data.notes,
                 severity=result.severity,
                 emergency=result.emergency,
@@ -259,8 +273,19 @@ def _record_once(
         if changed_resend:
             raise  # a derived key taken by other content: cannot happen short of a collision
         return _record_once(patient, recorded_by, data, _key_for_changed_resend(key, data),
-                            recorded_at, now, changed_resend=True)
+                            recorded_at, now, changed_resend=True, neuro_items=neuro_items)
     return check_in, True
+
+
+def _neuro_tool(data: CheckInData, neuro_items: Mapping[str, object] | None) -> str:
+    # The tool follows the total given (the `triage` command or an API gives a total and
+    # no items); the items name it when the check stopped at "cannot be woken" without one.
+    if data.ice_score is not None:
+        return NeuroTool.ICE
+    if data.capd_score is not None:
+        return NeuroTool.CAPD
+    tool = (neuro_items or {}).get("tool")
+    return tool if tool in (NeuroTool.ICE, NeuroTool.CAPD) else NeuroTool.NONE
 
 
 def _after_check_in(check_in: CheckIn) -> None:

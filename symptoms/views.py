@@ -17,21 +17,62 @@ from accounts.middleware import keep_check_in, kept_check_in, posted_check_in
 from portal.http import posted
 from symptoms import services
 from symptoms.access import check_in_for
-from symptoms.forms import CheckInForm, about_patient
+from symptoms.forms import NEURO_PREFIXES, CheckInForm, about_patient
 from symptoms.models import CheckIn, Severity
 from symptoms.selectors import (
     cycle_window,
+    follow_ups,
+    neuro_check_done_on,
     temperature_chart,
     window_check_ins,
 )
 from symptoms.thresholds import ruleset_for_patient
-from triage.catalogue import GRADE_LABELS, PUMP_STATES_BY_CODE, SYMPTOMS_BY_CODE
+from treatment import calendar
+from triage import neuro
+from triage.catalogue import (
+    CAPD_MAX,
+    GRADE_LABELS,
+    ICE_MAX,
+    PUMP_STATES_BY_CODE,
+    SYMPTOMS_BY_CODE,
+    WORRY_LABELS,
+)
 from triage.validation import CheckInInvalid
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def check_in_new(request: HttpRequest, patient_id: int) -> HttpResponse:
+    """The daily check-in: follow-ups first, the neuro self-check when due, the worry."""
+    return _check_in_page(request, patient_id, neuro_only=False)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def check_in_neuro(request: HttpRequest, patient_id: int) -> HttpResponse:
+    """The neuro-only check-in, always open from the home page ("I'm worried about how
+    they are thinking or behaving"): the same service and result page as the daily one."""
+    return _check_in_page(request, patient_id, neuro_only=True)
+
+
+def _neuro_tool_for_form(patient, sent: object, *, neuro_only: bool) -> str:
+    """Which neuro check the form holds: the one for the patient's age on the (local) day,
+    when the neuro-only page asks, when the daily form is due one (an infusion day without
+    a check yet; clinical-rules.md "Once a day during infusion"), or when answers to it
+    were sent anyway (a check opened before another one was saved is not thrown away)."""
+    today = patient.local_today()
+    tool = neuro.neuro_tool_for_age(patient.age_on(today))
+    if neuro_only:
+        return tool
+    names = list(sent or ())
+    if any(name.startswith(NEURO_PREFIXES) or name == "neuro_unresponsive" for name in names):
+        return tool
+    if calendar.on_infusion(patient, today) and not neuro_check_done_on(patient, today):
+        return tool
+    return ""
+
+
+def _check_in_page(request: HttpRequest, patient_id: int, *, neuro_only: bool) -> HttpResponse:
     patient = access.patient_for(request.user, patient_id)
     if not access.may_record_check_in(request.user, patient):
         # Visible but view-only (a caregiver without logging rights, a team admin).
@@ -40,20 +81,30 @@ def check_in_new(request: HttpRequest, patient_id: int) -> HttpResponse:
     record_read(request, patient, "open check-in form")
     # Someone logging for another person is asked about them, not about "I".
     about = None if patient.user_id == request.user.pk else patient.display_name
-    kept = kept_check_in(request, patient.pk) if request.method == "GET" else None
+    # Answers kept after the idle timeout are the daily form's (accounts.middleware keeps
+    # only its posts): the neuro-only page leaves them for it.
+    kept = (kept_check_in(request, patient.pk)
+            if request.method == "GET" and not neuro_only else None)
+    sent = kept if kept else (request.POST if request.method == "POST" else None)
+    options = {
+        "time_zone": patient.time_zone, "about": about, "neuro_only": neuro_only,
+        "follow_ups": [] if neuro_only else follow_ups(patient),
+        "neuro_tool": _neuro_tool_for_form(patient, sent, neuro_only=neuro_only),
+    }
     if kept:
         # Answers posted after the session had idled out: shown again, never sent for them.
-        form = CheckInForm(time_zone=patient.time_zone, about=about,
-                           initial=CheckInForm.initial_from(kept))
+        form = CheckInForm(initial=CheckInForm.initial_from(kept), **options)
     else:
-        form = CheckInForm(posted(request), time_zone=patient.time_zone, about=about)
+        form = CheckInForm(posted(request), **options)
     if request.method == "POST" and form.is_valid():
         try:
             check_in, _created = services.check_in_record(
                 patient=patient,
                 recorded_by=request.user,
                 data=form.data_result,
-                submission_key=form.cleaned_data["submission_key"],
+                # Missing only when "cannot be woken" was sent from a damaged form: saved.
+                submission_key=form.cleaned_data.get("submission_key"),
+                neuro_items=form.neuro_items,
             )
         except CheckInInvalid as invalid:
             form.add_check_in_errors(invalid)
@@ -69,7 +120,7 @@ def check_in_new(request: HttpRequest, patient_id: int) -> HttpResponse:
             return redirect("check_in_result", check_in_id=check_in.pk)
     return render(
         request,
-        "symptoms/check_in_form.html",
+        "symptoms/check_in_neuro.html" if neuro_only else "symptoms/check_in_form.html",
         {
             "form": form,
             "patient": patient,
@@ -121,6 +172,16 @@ def _reported_symptoms(check_in: CheckIn) -> list[dict[str, object]]:
     ]
 
 
+# The numbers of "What was recorded", in form order: field, words ({} is the value).
+_NUMBER_LINES = (
+    ("spo2", "Oxygen level: {} %"),
+    ("systolic_bp", "Blood pressure, top number: {} mmHg"),
+    ("heart_rate", "Heart rate: {} beats a minute"),
+    ("ice_score", f"Thinking check (ICE score): {{}} of {ICE_MAX}"),
+    ("capd_score", f"Behaviour check (CAPD): {{}} of {CAPD_MAX}"),
+)
+
+
 def _recorded_answers(check_in: CheckIn, about: str | None) -> list[str]:
     """Every answered field of a check-in other than temperature, symptoms and notes (shown
     on their own), as the lines of the result page's "What was recorded", in form order.
@@ -144,12 +205,49 @@ def _recorded_answers(check_in: CheckIn, about: str | None) -> list[str]:
         state = PUMP_STATES_BY_CODE.get(check_in.pump)
         words = state.words if state else check_in.pump
         lines.append(f"Pump: {about_patient(words, about) if about else words}")
-    if check_in.spo2 is not None:
-        lines.append(f"Oxygen level: {check_in.spo2} %")
-    if check_in.systolic_bp is not None:
-        lines.append(f"Blood pressure, top number: {check_in.systolic_bp} mmHg")
-    if check_in.heart_rate is not None:
-        lines.append(f"Heart rate: {check_in.heart_rate} beats a minute")
+    for name, words in _NUMBER_LINES:
+        value = getattr(check_in, name)
+        if value is not None:
+            lines.append(words.format(value))
+    if check_in.worry is not None:
+        lines.append(f"How worried: {WORRY_LABELS.get(check_in.worry, check_in.worry)}")
+    return lines
+
+
+def _plain_findings(check_in: CheckIn, about: str | None) -> list[str]:
+    """The version 2 findings in plain words for the patient or family, in the order of
+    the findings (the nurse reads each finding's own text). about: the patient's display
+    name when the reader is someone else. clinical-rules.md, "The neurological
+    self-check" and "The carer's worry"."""
+    whose = f"{about}'s" if about else "Your"
+    lines: list[str] = []
+    if isinstance(check_in.neuro_items, dict) and check_in.neuro_items.get("unresponsive"):
+        lines.append(f"{about or 'The patient'} cannot be woken or does not respond: this "
+                     "is an emergency.")
+    rules = {f.get("rule"): f.get("values") or {} for f in check_in.findings
+             if isinstance(f, dict)}
+    if "neuro_ice_severe" in rules:
+        score = rules["neuro_ice_severe"].get("ice_score")
+        lines.append(f"{whose} thinking check score is very low ({score} of {ICE_MAX}): this "
+                     "needs help now.")
+    elif "neuro_ice" in rules:
+        values = rules["neuro_ice"]
+        lines.append(f"{whose} thinking check score ({values.get('ice_score')} of {ICE_MAX}) is "
+                     f"lower than usual ({values.get('baseline')}). This can be an early sign "
+                     "that the treatment is affecting the nervous system.")
+    if "neuro_capd" in rules:
+        lines.append(f"The answers about {about or 'the child'}'s behaviour (score "
+                     f"{rules['neuro_capd'].get('capd_score')} of {CAPD_MAX}) can be a sign of "
+                     "confusion (delirium), which the treatment can cause and which needs "
+                     "checking now.")
+    elif "neuro_capd_rise" in rules:
+        values = rules["neuro_capd_rise"]
+        lines.append(f"The answers about {about or 'the child'}'s behaviour (score "
+                     f"{values.get('capd_score')}) have changed from usual "
+                     f"({values.get('baseline')}).")
+    if "carer_concern" in rules:
+        lines.append("You said you are very worried. Your care team will call you back "
+                     "today.")
     return lines
 
 
@@ -161,6 +259,7 @@ def check_in_result(request: HttpRequest, check_in_id: int) -> HttpResponse:
     patient = check_in.patient
     record_read(request, patient, "view check-in")
     symptoms = _reported_symptoms(check_in)
+    about = None if patient.user_id == request.user.pk else patient.display_name
     advice = []
     if check_in.severity == Severity.GREEN:
         advice = sorted({s["advice"] for s in symptoms if s["advice"] and s["grade"]})
@@ -171,8 +270,8 @@ def check_in_result(request: HttpRequest, check_in_id: int) -> HttpResponse:
             "check_in": check_in,
             "patient": patient,
             "symptoms": symptoms,
-            "answers": _recorded_answers(
-                check_in, None if patient.user_id == request.user.pk else patient.display_name),
+            "answers": _recorded_answers(check_in, about),
+            "plain_findings": _plain_findings(check_in, about),
             "advice": advice,
             "care_line": care_line(patient.care_team),
             "pump_problem": any(f["rule"] == "pump_problem" for f in check_in.findings),

@@ -95,6 +95,12 @@ VIEWS: dict[str, View] = {
         # An empty form is refused with the form's errors.
         post={"patient": 400, "caregiver": 400, "nurse": 400, "clinician": 400},
     ),
+    "check_in_neuro": View(
+        "patient",
+        get={**FAMILY_OK, "nurse": 200, "clinician": 200},
+        # An empty form is refused: the neuro-only page needs the check.
+        post={"patient": 400, "caregiver": 400, "nurse": 400, "clinician": 400},
+    ),
     "check_in_history": View(
         "patient", get={**FAMILY_OK, **STAFF_OK}, post={r: NOT_ALLOWED for r in ROLES}
     ),

@@ -269,6 +269,12 @@ def _check_in_base(world: dict) -> dict[str, str]:
     return {"submission_key": str(uuid.uuid4()), "unit": "c", "temperature": "36.8"}
 
 
+def _check_in_neuro_base(world: dict) -> dict[str, str]:
+    from triage.neuro import ICE_TASKS
+
+    return {"submission_key": str(uuid.uuid4()), **{f"ice_{t.code}": "1" for t in ICE_TASKS}}
+
+
 def _threshold_base(world: dict) -> dict[str, str]:
     return {"fever_high_c": "37.5", "temp_low_c": "36.0", "spo2_red_below": "92",
             "spo2_amber_below": "95", "bp_low_below": "90", "diarrhoea_amber": "4",
@@ -388,6 +394,10 @@ FORMS: dict[str, FormCase] = {
          "heart_rate": "int", "stools_above_baseline": "int", "vomiting_episodes_24h": "int",
          "notes": "multiline:2000", "taken_at": "datetime_local"},
         "symptoms.forms.CheckInForm"),
+    # The neuro-only check-in (issue 13): the ICE check whole (the patient is an adult), a note.
+    "check_in_neuro": FormCase(
+        "patient_user", lambda w: [w["patient"].pk], _check_in_neuro_base,
+        {"notes": "multiline:2000"}, "symptoms.forms.CheckInForm"),
     "patient_thresholds": FormCase(
         "nurse", lambda w: [w["patient"].pk], _threshold_base,
         {"fever_high_c": "decimal:1", "temp_low_c": "decimal:1", "spo2_red_below": "int",

@@ -54,6 +54,7 @@ READS: dict[str, Logs | NotLogged] = {
     "team_people": Logs("view people list", "team", role="team_admin"),
     "patient_access_log": Logs("view access log", "patient", role="team_admin"),
     "check_in_new": Logs("open check-in form", "patient"),
+    "check_in_neuro": Logs("open check-in form", "patient"),
     "check_in_history": Logs("view history", "patient"),
     "check_in_result": Logs("view check-in", "check_in"),
     "patient_thresholds": Logs("view thresholds", "patient"),

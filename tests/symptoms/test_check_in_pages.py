@@ -42,7 +42,7 @@ def test_patient_records_a_green_check_in(as_user, patient):
     assert check_in.temperature_c == Decimal("36.8")
     assert check_in.recorded_as == RecordedAs.PATIENT
     assert check_in.recorded_by == patient.user
-    assert check_in.rules_version == "v1"
+    assert check_in.rules_version == "v2"  # clinical-rules.md "Version 2": new results are v2
     assert "Thank you, your check-in is recorded." in page.content.decode()
 
 
