@@ -1,7 +1,9 @@
-"""Reads for the staff home: who has not checked in today, whose access ends soon."""
+"""Reads for the staff pages: who has not checked in today, whose access ends soon (staff
+home), the trend of a patient's neurological self-checks (timeline)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db.models import Max, QuerySet
@@ -9,6 +11,8 @@ from django.utils import timezone
 
 from accounts.access import ScopeMissing
 from accounts.models import CaregiverLink, CareTeam, Patient
+from nursing.neuro import NeuroCheck, neuro_check
+from symptoms.models import CheckIn
 
 ACCESS_ENDING_DAYS = 7
 
@@ -60,3 +64,26 @@ def links_ending_soon(teams: QuerySet[CareTeam], now: datetime | None = None
         .select_related("caregiver", "patient")
         .order_by("ends_at")
     )
+
+
+NEURO_TREND_LIMIT = 30
+
+
+@dataclass(frozen=True)
+class NeuroPoint:
+    """One neurological self-check on the trend: the check-in (its time, severity) and
+    the check in the nurse's words (tool, total, baseline then)."""
+
+    check_in: CheckIn
+    check: NeuroCheck
+
+
+def neuro_trend(patient: Patient, limit: int = NEURO_TREND_LIMIT) -> list[NeuroPoint]:
+    """The patient's latest `limit` check-ins with an ICE or CAPD, oldest first (the
+    totals read left to right in time). One query. The baseline of each is the one in
+    force when it was judged (clinical-rules.md "The neurological self-check")."""
+    rows = (patient.check_ins.exclude(neuro_tool="")
+            .order_by("-recorded_at", "-pk")[:limit])
+    points = [NeuroPoint(row, check) for row in rows
+              if (check := neuro_check(row)) is not None]
+    return points[::-1]

@@ -7,7 +7,7 @@ from decimal import Decimal
 from django import forms
 
 from portal.fields import StrictDecimalField, StrictIntegerField, StrictTextField
-from triage.catalogue import GRADE_LABELS, OVERRIDE_LIMITS, SYMPTOMS
+from triage.catalogue import GRADE_LABELS, NON_FIELD, OVERRIDE_LIMITS, SYMPTOMS, SYMPTOMS_KEY
 from triage.rules import RuleSet
 
 NUMERIC = {
@@ -20,6 +20,21 @@ NUMERIC = {
     "diarrhoea_red": "Stools above normal: red from",
     "vomiting_amber": "Vomiting episodes: amber from",
     "vomiting_red": "Vomiting episodes: red from",
+    # Version 2 (clinical-rules.md "The neurological self-check"): a nurse may set a
+    # baseline for a patient who cannot score 10 (ICE) or 0 (CAPD) when well, e.g.
+    # language or disability; the limits are triage's (OVERRIDE_LIMITS).
+    "ice_baseline": "ICE baseline (points, age 12 and over)",
+    "capd_baseline": "CAPD baseline (points, under 12)",
+}
+# Thresholds the page has no box for (set on the team, or through the admin site), in
+# words for the history of changes; any other key is shown by its name.
+OTHER_THRESHOLDS = {
+    "masked_low_c": "Masked fever: amber from (°C, after an antipyretic)",
+    "spo2_emergency_below": "Oxygen: emergency below (%)",
+    "worsening_grades": "Worsening: grades higher than last time",
+    "worsening_window_hours": "Worsening: looked back over (hours)",
+    "bag_overdue_amber_minutes": "Bag change overdue: amber after (minutes)",
+    "bag_overdue_red_minutes": "Bag change overdue: red after (minutes)",
 }
 GRADE_CHOICES = [("", "default")] + [(str(g), f"{g} {label}") for g, label in
                                     GRADE_LABELS.items() if g > 0]
@@ -56,6 +71,10 @@ class PatientThresholdsForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.base = base
         self.in_force = in_force
+        # Overrides this page has no box for (set through the admin site): kept as they
+        # are on save, never dropped unseen (dropping one could loosen a rule).
+        self.kept = {key: value for key, value in current.items()
+                     if key not in NUMERIC and key != SYMPTOMS_KEY}
         for name, label in NUMERIC.items():
             limit = OVERRIDE_LIMITS[name]
             team_value = getattr(base, name)
@@ -102,9 +121,10 @@ class PatientThresholdsForm(forms.Form):
 
     def overrides(self) -> dict[str, object]:
         """The cleaned form as an overrides mapping: every value given, as given (a
-        temperature as a string with one decimal, the others as ints)."""
+        temperature as a string with one decimal, the others as ints), plus the stored
+        overrides the page has no box for (`kept`), unchanged."""
         data = self.cleaned_data
-        result: dict[str, object] = {}
+        result: dict[str, object] = dict(self.kept)
         for name in NUMERIC:
             value = data.get(name)
             if value is None:
@@ -121,6 +141,9 @@ class PatientThresholdsForm(forms.Form):
         return result
 
     def add_override_errors(self, errors: dict[str, str]) -> None:
+        """Put the service's refusals (OverridesRefused.errors: key -> message) on the
+        boxes they are about, each message starting with the box's label; a key with no
+        box (a kept threshold) as a form error naming the key."""
         for key, message in errors.items():
             parts = key.split(".")
             if parts[0] == "symptoms" and len(parts) == 3:
@@ -129,21 +152,31 @@ class PatientThresholdsForm(forms.Form):
                 target = parts[0]
             if target not in self.fields:
                 target = None
+                message = f"{key}: {message}" if key != NON_FIELD else message
+            else:
+                # Named as the page names the box ("ICE baseline (points, ...): 11 is
+                # outside the allowed 3-10"), like the strict fields' own messages.
+                message = f"{self.fields[target].label}: {message}"
             self.add_error(target, message)
 
 
 def describe_threshold_changes(old: object, new: object) -> list[str]:
     """One line per threshold that differs between two overrides mappings, in the page's
-    terms ("Headache: amber from: team's value → 1"); [] if they are the same."""
+    terms ("Headache: amber from: the team's value → 1", "ICE baseline (points, age 12 and
+    over): the team's value → 8"); [] if they are the same. Keys the page has no box for
+    are named in words too (OTHER_THRESHOLDS), an unknown key by its name; a stored value
+    that is not a mapping reads as no overrides."""
     old = old if isinstance(old, dict) else {}
     new = new if isinstance(new, dict) else {}
     default = "the team's value"
     lines = []
-    for key in NUMERIC:
+    others = sorted((set(old) | set(new)) - set(NUMERIC) - {SYMPTOMS_KEY}, key=str)
+    for key in [*NUMERIC, *others]:
         if old.get(key) != new.get(key):
-            lines.append(f"{NUMERIC[key]}: {old.get(key, default)} → {new.get(key, default)}")
-    old_s = old.get("symptoms") if isinstance(old.get("symptoms"), dict) else {}
-    new_s = new.get("symptoms") if isinstance(new.get("symptoms"), dict) else {}
+            label = NUMERIC.get(key) or OTHER_THRESHOLDS.get(key) or str(key)
+            lines.append(f"{label}: {old.get(key, default)} → {new.get(key, default)}")
+    old_s = old.get(SYMPTOMS_KEY) if isinstance(old.get(SYMPTOMS_KEY), dict) else {}
+    new_s = new.get(SYMPTOMS_KEY) if isinstance(new.get(SYMPTOMS_KEY), dict) else {}
     for symptom in SYMPTOMS:
         a, b = old_s.get(symptom.code) or {}, new_s.get(symptom.code) or {}
         for level in ("amber", "red"):

@@ -72,7 +72,12 @@ def patient_thresholds(request: HttpRequest, patient_id: int) -> HttpResponse:
             "form": form,
             "in_force": in_force,
             "conflicts": threshold_conflicts(patient),
-            "changes": patient.threshold_changes.select_related("changed_by")[:50],
+            # Each change in words ("ICE baseline ...: the team's value → 8"), not as the
+            # stored mappings.
+            "changes": [
+                (change, describe_threshold_changes(change.old, change.new))
+                for change in patient.threshold_changes.select_related("changed_by")[:50]
+            ],
             "stale": stale,
         },
         status=status,

@@ -11,6 +11,8 @@ from django.views.decorators.http import require_safe
 from accounts import access
 from accounts.audit import record_read
 from alerts.selectors import patient_alerts
+from nursing.neuro import neuro_check, worry_words
+from nursing.selectors import neuro_trend
 from symptoms.selectors import (
     changes_since_previous,
     cycle_window,
@@ -36,6 +38,9 @@ def patient_timeline(request: HttpRequest, patient_id: int) -> HttpResponse:
     recent = Paginator(
         patient.check_ins.select_related("recorded_by").order_by("-recorded_at"), 20
     ).get_page(request.GET.get("page"))
+    for check_in in recent:
+        check_in.neuro = neuro_check(check_in)
+        check_in.worry_words = worry_words(check_in.worry)
     context = {
         "patient": patient,
         "position": patient.cycle_position(end),
@@ -49,6 +54,7 @@ def patient_timeline(request: HttpRequest, patient_id: int) -> HttpResponse:
         "threshold_conflicts": threshold_conflicts(patient),
         "may_record": access.may_record_check_in(request.user, patient),
         "alerts": patient_alerts(patient),
+        "neuro_trend": neuro_trend(patient),
         "viewer_tz": request.user.time_zone,
     }
     return render(request, "nursing/patient_timeline.html", context)

@@ -28,8 +28,14 @@ from accounts.models import Role
 from alerts import services
 from alerts.access import alert_for, may_act_on_alert
 from alerts.models import Alert, AlertCheckIn, AlertState, Outcome
-from alerts.selectors import alert_row_findings, queue_alerts
+from alerts.selectors import (
+    alert_row_findings,
+    alert_rules_without_check_in,
+    queue_alerts,
+    rule_words,
+)
 from notifications.models import Delivery, DeliveryState
+from nursing.neuro import neuro_check, worry_words
 
 QUEUE_PAGE_SIZE = 25
 
@@ -96,6 +102,9 @@ def alert_list(request: HttpRequest) -> HttpResponse:
         request.GET.get("page"))
     for alert in page:
         alert.row_findings = alert_row_findings(alert)
+        # A missed check-in or an overdue bag change has no check-in to give it words.
+        alert.rules_without_check_in = alert_rules_without_check_in(alert)
+        alert.worry_words = worry_words(alert.worry)
     # Failed messages stay in view until their alert is resolved; a failed reminder (no
     # alert) for two days.
     recent = timezone.now() - timedelta(days=2)
@@ -134,6 +143,9 @@ def _attachments(request: HttpRequest, alert: Alert) -> list[AlertCheckIn]:
     rows = list(alert.attachments.select_related("check_in").order_by("check_in__recorded_at"))
     for row in rows:
         row.is_new = since_version is not None and row.alert_version > since_version
+        # The neuro self-check (tool, total, baseline then, each answer) and the worry.
+        row.neuro = neuro_check(row.check_in)
+        row.worry_words = worry_words(row.check_in.worry)
     return rows
 
 
@@ -144,9 +156,13 @@ def _detail(request: HttpRequest, alert: Alert, *, status: int = 200,
     field (status 400)."""
     record_read(request, alert.patient, "view alert")
     deliveries = alert.deliveries.order_by("created_at", "pk")
+    attachments = _attachments(request, alert)
     return render(request, "nursing/alert_detail.html", {
         "alert": alert,
-        "attachments": _attachments(request, alert),
+        "attachments": attachments,
+        # Every rule that fired, in words; those no check-in gave (time-based) listed apart.
+        "rule_words": [rule_words(code) for code in alert.rules],
+        "rules_without_check_in": alert_rules_without_check_in(alert, attachments),
         "deliveries": deliveries,
         "outcomes": Outcome.choices,
         "may_act": may_act_on_alert(request.user, alert),

@@ -403,6 +403,7 @@ FORMS: dict[str, FormCase] = {
         {"fever_high_c": "decimal:1", "temp_low_c": "decimal:1", "spo2_red_below": "int",
          "spo2_amber_below": "int", "bp_low_below": "int", "diarrhoea_amber": "int",
          "diarrhoea_red": "int", "vomiting_amber": "int", "vomiting_red": "int",
+         "ice_baseline": "int", "capd_baseline": "int",
          "reason": "multiline:1000", "seen": "text:4000"},
         "nursing.threshold_forms.PatientThresholdsForm",
         # The signed token of what the page showed: a damaged one is a stale page (409).

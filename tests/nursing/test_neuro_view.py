@@ -1,0 +1,178 @@
+"""What the nurse sees of a neurological self-check (clinical-rules.md "The neurological
+self-check", "The carer's worry"): on the alert page and the timeline, the tool, the total,
+the baseline in force when the check-in was judged, each answer in words (the ICE tasks
+missed by name; each CAPD answer with its points, items 1-4 scored in reverse), the
+family's worry in words, and a trend of the totals."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from alerts.services import alert_raise
+from symptoms.models import CheckIn
+from symptoms.thresholds import ruleset_for_patient
+from tests.factories import PatientFactory
+from triage import neuro
+from triage.rules import Finding
+
+pytestmark = pytest.mark.django_db
+
+NOW = timezone.now().replace(microsecond=0)
+
+# The document's words for the items (transcribed from clinical-rules.md, not the code).
+EYE_CONTACT = "eye contact"     # CAPD item 1, reverse-scored
+RESTLESS = "restless"           # CAPD item 5, scored as given
+
+
+def saved_check_in(patient, *, tool, answers, total, minutes_ago=5, worry=None,
+                   severity="red", baseline=None, unresponsive=False, findings=(), by=None):
+    """A check-in row as the check-in service stores it, with the rule-set snapshot of
+    the patient's thresholds then (the baseline in force), attached to the patient's
+    alert when not green."""
+    snapshot = ruleset_for_patient(patient).to_json()
+    if baseline is not None:
+        snapshot[f"{tool}_baseline"] = baseline
+    when = NOW - timedelta(minutes=minutes_ago)
+    check_in = CheckIn.objects.create(
+        patient=patient, recorded_by=by or patient.user, recorded_as="caregiver",
+        recorded_at=when, severity=severity, rules_version="v2", ruleset=snapshot,
+        neuro_tool=tool, neuro_items={"tool": tool, "answers": answers,
+                                      "unresponsive": unresponsive},
+        ice_score=total if tool == "ice" else None,
+        capd_score=total if tool == "capd" else None, worry=worry,
+        findings=[f.to_json() for f in findings], submission_key=uuid.uuid4(),
+    )
+    if severity != "green":
+        alert_raise(patient=patient, severity=severity, findings=list(findings) or [
+            Finding("carer_concern", severity, "x")], rules_version="v2", now=when,
+            check_in=check_in)
+    return check_in
+
+
+def ice_answers(missed=()):
+    return {task.code: task.code not in missed for task in neuro.ICE_TASKS}
+
+
+def capd_item(words):
+    return next(item for item in neuro.CAPD_ITEMS if words in item.words.lower())
+
+
+@pytest.fixture
+def teen(team, patient_user):
+    return PatientFactory(care_team=team, user=patient_user, display_name="Teo Teen")
+
+
+def test_the_alert_page_names_the_ice_tasks_missed_and_the_baseline_then(as_user, nurse,
+                                                                         teen):
+    missed = ["month", "counting"]
+    check_in = saved_check_in(teen, tool="ice", answers=ice_answers(missed), total=8,
+                              baseline=9, worry=2)
+    alert = check_in.alerts.get()
+    # The baseline changes later: the page still shows the one that judged the check-in.
+    teen.thresholds = {"ice_baseline": 6}
+    teen.save()
+    body = as_user(nurse).get(reverse("alert_detail", args=[alert.pk])).content.decode()
+    assert "ICE score 8 of 10 (baseline 9)" in body
+    assert "below baseline" in body
+    missed_line = body.split('class="mb-1 neuro-missed"', 1)[1].split("</p>", 1)[0]
+    assert "the month" in missed_line
+    assert "counting back from 100 in tens" in missed_line
+    assert "the year" not in missed_line
+    assert "naming" not in missed_line
+    assert "How worried the family is: <strong>quite</strong>" in body
+
+
+def test_ice_at_the_baseline_is_not_called_below_it(as_user, nurse, teen):
+    check_in = saved_check_in(teen, tool="ice", answers=ice_answers(), total=10,
+                              severity="amber", worry=3)
+    body = as_user(nurse).get(
+        reverse("alert_detail", args=[check_in.alerts.get().pk])).content.decode()
+    assert "ICE score 10 of 10 (baseline 10)" in body
+    assert "below baseline" not in body
+    assert "No task missed." in body
+    assert "How worried the family is: <strong>very</strong>" in body
+    assert "call them back today" in body
+
+
+def item_line(body, item):
+    return body.split(f"{item.number}. {item.words}: ", 1)[1].split("</li>", 1)[0]
+
+
+def test_capd_answers_show_their_points_with_items_1_to_4_reversed(as_user, nurse, child,
+                                                                   caregiver):
+    never = neuro.CAPD_ANSWERS.index("never")
+    always = neuro.CAPD_ANSWERS.index("always")
+    answers = {item.code: never for item in neuro.CAPD_ITEMS}
+    answers[capd_item(RESTLESS).code] = always
+    # Never makes eye contact: 4 points (reversed); restless always: 4; the other reverse
+    # items "never": 4 each; the others "never": 0.
+    check_in = saved_check_in(child, tool="capd", answers=answers, total=20, by=caregiver)
+    body = as_user(nurse).get(
+        reverse("alert_detail", args=[check_in.alerts.get().pk])).content.decode()
+    assert "CAPD 20 of 32 (baseline 0)" in body
+    eye = item_line(body, capd_item(EYE_CONTACT))
+    assert "never" in eye
+    assert "4 points" in eye
+    assert "reverse-scored" in eye
+    restless = item_line(body, capd_item(RESTLESS))
+    assert "always" in restless
+    assert "4 points" in restless
+    assert "reverse-scored" not in restless
+    calm = item_line(body, next(i for i in neuro.CAPD_ITEMS if not i.reverse
+                                and i.code != capd_item(RESTLESS).code))
+    assert "never" in calm
+    assert "0 points" in calm
+
+
+def test_capd_always_on_a_reversed_item_gives_no_points(as_user, nurse, child, caregiver):
+    always = neuro.CAPD_ANSWERS.index("always")
+    never = neuro.CAPD_ANSWERS.index("never")
+    answers = {item.code: (always if item.reverse else never) for item in neuro.CAPD_ITEMS}
+    check_in = saved_check_in(child, tool="capd", answers=answers, total=0, worry=3,
+                              severity="amber", by=caregiver)
+    body = as_user(nurse).get(
+        reverse("alert_detail", args=[check_in.alerts.get().pk])).content.decode()
+    eye = item_line(body, capd_item(EYE_CONTACT))
+    assert "always" in eye
+    assert "0 points" in eye
+
+
+def test_the_timeline_shows_the_trend_and_each_check(as_user, nurse, teen):
+    for minutes, total in ((300, 10), (200, 9), (100, 7)):
+        missed = [t.code for t in neuro.ICE_TASKS[: 10 - total]]
+        saved_check_in(teen, tool="ice", answers=ice_answers(missed), total=total,
+                       minutes_ago=minutes, severity="green" if total == 10 else "red")
+    response = as_user(nurse).get(reverse("patient_timeline", args=[teen.pk]))
+    trend = response.context["neuro_trend"]
+    assert [p.check.total for p in trend] == [10, 9, 7]  # oldest first
+    assert [p.check.baseline for p in trend] == [10, 10, 10]
+    body = response.content.decode()
+    section = body.split('id="neuro-trend"', 1)[1].split("</section>", 1)[0]
+    assert section.count('class="neuro-point"') == 3
+    assert "ICE score 7 of 10 (baseline 10)" in body  # on the check-in's row
+    assert "Missed: the year; the month; the city." in body
+
+
+def test_a_check_in_without_a_neuro_check_shows_none(as_user, nurse, patient):
+    from tests.nursing.test_timeline import record
+
+    record(patient, patient.user, NOW - timedelta(minutes=5), temperature_c=38.4)
+    response = as_user(nurse).get(reverse("patient_timeline", args=[patient.pk]))
+    assert response.context["neuro_trend"] == []
+    assert "No neurological self-check recorded." in response.content.decode()
+    alert = patient.alerts.get()
+    body = as_user(nurse).get(reverse("alert_detail", args=[alert.pk])).content.decode()
+    assert "neuro-check" not in body
+
+
+def test_another_teams_patient_answers_404(as_user, other_team_nurse, teen):
+    check_in = saved_check_in(teen, tool="ice", answers=ice_answers(), total=9)
+    client = as_user(other_team_nurse)
+    assert client.get(reverse("alert_detail",
+                              args=[check_in.alerts.get().pk])).status_code == 404
+    assert client.get(reverse("patient_timeline", args=[teen.pk])).status_code == 404
