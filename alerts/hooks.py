@@ -1,6 +1,7 @@
 """The alerts app's answers to the outbox (notifications.hooks), registered on import.
 
-Alert rows (notice, escalation, their fallbacks) and missed-day reminders are this app's:
+Alert rows (notice, escalation, their fallbacks), missed-day reminders and the family's bag
+change notices (reminder rows made by alerts.bag_sweeps) are this app's:
 whether one is still wanted (alerts.reasons), what it says (alerts.messages), and what a
 team step with no phone to fall back to becomes (alerts.undeliverable).
 """
@@ -18,7 +19,8 @@ from notifications.models import Delivery, Purpose
 
 
 class AlertDeliveries:
-    """notifications.hooks.DeliveryHandler for alert steps and check-in reminders."""
+    """notifications.hooks.DeliveryHandler for alert steps, check-in reminders and bag
+    change notices."""
 
     def reason_gone(self, delivery: Delivery, *, now: datetime) -> str | None:
         return delivery_reason_gone(delivery, now=now)

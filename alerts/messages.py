@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import AlertMessageDetail
+from alerts.bag_sweeps import bag_notice_due_at
 from alerts.models import Alert
 from notifications.channels import Message
 from notifications.models import Delivery, Purpose
@@ -68,14 +69,24 @@ def _context(delivery: Delivery) -> dict[str, object]:
         )
     else:
         context["link"] = settings.SITE_URL + reverse("home")
+    bag = bag_notice_due_at((original or delivery).step)
+    if bag is not None:
+        # The family's bag change notice (alerts.bag_sweeps): the due time on their clock.
+        level, due_at = bag
+        # Formatted here: the template's time filter would move it to the server's zone.
+        context.update(bag_level=level, due_time=f"{due_at.astimezone(patient.tz):%H:%M}",
+                       link=settings.SITE_URL + reverse("bag_changes", args=[patient.pk]))
     return context
 
 
 def message_for(delivery: Delivery) -> Message:
-    """The alert or reminder text of this row (templates alerts/emails/*, alerts/sms_*), with
-    the row's one Message-ID. Raises TemplateDoesNotExist only on a broken install."""
+    """The alert, reminder or bag change notice text of this row (templates alerts/emails/*,
+    alerts/sms_*), with the row's one Message-ID. Raises TemplateDoesNotExist only on a
+    broken install."""
     context = _context(delivery)
     kind = "reminder" if context["purpose"] == Purpose.REMINDER else "alert"
+    if "bag_level" in context:
+        kind = "bag_overdue"
     subject = render_to_string(f"alerts/emails/{kind}_subject.txt", context)
     return Message(
         subject=" ".join(subject.split()),

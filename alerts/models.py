@@ -16,8 +16,9 @@ from simple_history.models import HistoricalRecords
 
 from accounts.models import Patient
 from symptoms.models import CheckIn, Severity
+from treatment.models import BagChange
 
-__all__ = ["Alert", "AlertCheckIn", "AlertState", "MissedCheckIn", "Outcome"]
+__all__ = ["Alert", "AlertCheckIn", "AlertState", "BagChangeOverdue", "MissedCheckIn", "Outcome"]
 
 
 class AlertState(models.TextChoices):
@@ -163,3 +164,33 @@ class MissedCheckIn(models.Model):
 
     def __str__(self) -> str:
         return f"{self.patient} missed {self.day}"
+
+
+class BagChangeOverdue(models.Model):
+    """A bag change due at `due_at` (UTC) that was not recorded in time (clinical-rules.md,
+    `bag_change_overdue`: amber 1 h after it was due, red 3 h after, team settings).
+
+    One row per patient and due time makes each level fire once, however many sweeps run
+    (alerts/bag_sweeps.py claims `amber_at` / `red_at` with a conditional update). Recording
+    a bag change sets `done_at` and `bag_change` (no further rises); cancelling that record
+    clears them again. The alert stays open for a nurse to resolve.
+    """
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="bag_overdue")
+    due_at = models.DateTimeField()
+    amber_at = models.DateTimeField(null=True, blank=True)
+    red_at = models.DateTimeField(null=True, blank=True)
+    alert = models.ForeignKey(
+        Alert, on_delete=models.SET_NULL, null=True, blank=True, related_name="bag_overdue_rows"
+    )
+    done_at = models.DateTimeField(null=True, blank=True)
+    bag_change = models.ForeignKey(BagChange, on_delete=models.PROTECT, null=True, blank=True,
+                                   related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["patient", "due_at"], name="bag_overdue_per_due"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.patient} bag change due {self.due_at:%Y-%m-%d %H:%M} UTC"

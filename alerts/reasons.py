@@ -12,7 +12,9 @@ Gone, by the purpose of the row (or of the row a fallback stands in for):
 - escalation: the alert was acknowledged or resolved;
 - reminder: the recipient's account is inactive, the caregiver's link (with may_log) ended
   or was revoked, the patient's login changed, or a check-in was recorded that day (the
-  patient's own calendar day).
+  patient's own calendar day);
+- the family's bag change notice (a reminder row whose step is alerts.bag_sweeps'): the
+  same recipient checks, or the bag change was recorded since (its overdue row is done).
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ from datetime import datetime, time, timedelta
 from django.utils import timezone
 
 from accounts.models import CaregiverLink
-from alerts.models import Alert, AlertState
+from alerts.bag_sweeps import bag_notice_due_at
+from alerts.models import Alert, AlertState, BagChangeOverdue
 from notifications import hooks
 from notifications.models import Delivery, Purpose, RecipientRole
 
@@ -51,8 +54,7 @@ def _alert_reason_gone(delivery: Delivery, purpose: str) -> str | None:
     return None
 
 
-def _reminder_reason_gone(delivery: Delivery, original: Delivery,
-                          now: datetime) -> str | None:
+def _recipient_gone(original: Delivery, now: datetime) -> str | None:
     patient = original.patient
     user = original.user
     if user is None or not user.is_active:
@@ -62,6 +64,30 @@ def _reminder_reason_gone(delivery: Delivery, original: Delivery,
     if original.role == RecipientRole.CAREGIVER and not CaregiverLink.objects.active(now).filter(
             patient=patient, caregiver=user, may_log=True).exists():
         return "the caregiver's link to the patient ended or was revoked"
+    return None
+
+
+def _bag_reason_gone(original: Delivery, due_at: datetime) -> str | None:
+    row = (BagChangeOverdue.objects.select_related("bag_change__recorded_by")
+           .filter(patient_id=original.patient_id, due_at=due_at).first())
+    if row is None or row.done_at is None:
+        return None
+    change = row.bag_change
+    if change is None:
+        return "the bag change was recorded"
+    return (f"the bag change was recorded{_at(change.changed_at, original.patient.time_zone)}"
+            f" by {change.recorded_by.full_name}")
+
+
+def _reminder_reason_gone(delivery: Delivery, original: Delivery,
+                          now: datetime) -> str | None:
+    gone = _recipient_gone(original, now)
+    if gone is not None:
+        return gone
+    bag = bag_notice_due_at(original.step)
+    if bag is not None:
+        return _bag_reason_gone(original, bag[1])
+    patient = original.patient
     day_text = original.step.removeprefix("reminder ").strip()
     try:
         day = datetime.strptime(day_text, "%Y-%m-%d").date()

@@ -4,7 +4,8 @@
   pending or due for a retry whose task never arrived are handed out again; failed messages
   of alerts still open are tried again (deliveries_revive, here: it reads the alerts);
 - escalation: an unacknowledged alert goes to more people as time passes;
-- missed check-ins: a reminder at the cut-off, an amber alert some hours later.
+- missed check-ins: a reminder at the cut-off, an amber alert some hours later;
+- bag changes overdue (alerts/bag_sweeps.py): amber, then red, to the team and the family.
 
 Run by beat through `alerts.sweep` (every ALERT_SWEEP_SECONDS), or by
 `manage.py alerts_sweep`, which does the same without the broker and sends rows itself.
@@ -26,6 +27,7 @@ from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from accounts.models import CYCLE_DAYS, INFUSION_DAYS, CaregiverLink, CareTeam, Patient
+from alerts.bag_sweeps import bag_change_overdue_sweep
 from alerts.deliveries import deliveries_for_alert, deliveries_for_reminders
 from alerts.escalation import escalation_due_after, escalation_steps
 from alerts.models import Alert, AlertState, MissedCheckIn
@@ -60,13 +62,15 @@ class SweepReport:
     escalated: list[int] = field(default_factory=list)
     reminders: list[int] = field(default_factory=list)
     missed_alerts: int = 0
+    bag_overdue: int = 0  # bag_change_overdue levels raised
     errors: list[str] = field(default_factory=list)  # the parts that raised
 
     def summary(self) -> dict[str, object]:
         summary: dict[str, object] = {
             "unstuck": len(self.unstuck), "revived": len(self.revived), "due": len(self.due),
             "escalated": len(self.escalated), "reminders": len(self.reminders),
-            "missed_alerts": self.missed_alerts}
+            "missed_alerts": self.missed_alerts,
+            "bag_overdue": self.bag_overdue}
         if self.errors:
             summary["errors"] = list(self.errors)
         return summary
@@ -404,6 +408,8 @@ def sweep_run(*, now: datetime | None = None, heartbeat: str) -> SweepReport:
         report.escalated = _part(report, "escalate", lambda: alerts_escalate(now=now), [])
         report.reminders, report.missed_alerts = _part(
             report, "missed_check_ins", lambda: missed_check_ins_sweep(now=now), ([], 0))
+        report.bag_overdue = _part(
+            report, "bag_change_overdue", lambda: bag_change_overdue_sweep(now=now), 0)
     finally:
         _part(report, "heartbeat", lambda: heartbeat_record(
             name=heartbeat, now=now, summary=report.summary()), None)

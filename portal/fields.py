@@ -425,8 +425,12 @@ class StrictDateTimeField(forms.DateTimeField):
         if day < DATETIME_EARLIEST or day > years_from_today(10)():
             raise ValidationError(f"{_label(self)}: {day.isoformat()} is not possible here.",
                                   code="out_of_window")
-        moment = datetime.combine(day, time.fromisoformat(time_text))
-        return timezone.make_aware(moment)
+        try:
+            clock = time.fromisoformat(time_text)
+        except ValueError:  # "25:00", "10:60": the shape is right, the time is not
+            raise ValidationError(f"{_label(self)}: enter a date and time like "
+                                  "2026-03-01 20:00.", code="invalid") from None
+        return timezone.make_aware(datetime.combine(day, clock))
 
 
 # ---------------------------------------------------------------------------- time zones

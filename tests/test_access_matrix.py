@@ -128,6 +128,20 @@ VIEWS: dict[str, View] = {
         # An empty POST is sent back to the alert with "Choose an outcome".
         post={"nurse": 302, "clinician": 302},
     ),
+    # Bag changes (treatment/bag_change_views.py). An empty POST is "Bag changed now": staff
+    # of the team record it; the family only where the plan says a trained caregiver changes
+    # the bag (not the world's plan), and team admins never: 403 with who does.
+    "bag_changes": View(
+        "patient", get={**FAMILY_OK, **STAFF_OK},
+        post={"nurse": 302, "clinician": 302, "patient": 403, "caregiver": 403,
+              "team_admin": 403},
+    ),
+    # Cancel a wrong record: nurses and clinicians; without a record's id, 400.
+    "bag_change_cancel": View(
+        "patient", get={r: NOT_ALLOWED for r in ROLES},
+        post={"nurse": 400, "clinician": 400, "patient": 403, "caregiver": 403,
+              "team_admin": 403},
+    ),
 }
 # URL patterns with an argument that is not an object id, and why they are not in the matrix.
 NOT_OBJECT_IDS = {

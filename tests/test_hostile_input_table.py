@@ -228,7 +228,8 @@ NOT_WATCHED = {AccessLog, TOTPDevice, StaticDevice}
 def fingerprint() -> dict[str, list[dict[str, Any]]]:
     """Every row of the project's models (and auth, history), to prove nothing changed."""
     watched = [m for m in apps.get_models()
-               if m._meta.app_label in {"accounts", "symptoms", "alerts", "notifications", "auth"}
+               if m._meta.app_label in {"accounts", "symptoms", "alerts", "notifications", "auth",
+                                        "treatment"}
                and m not in NOT_WATCHED and not m._meta.proxy]
     return {m._meta.label: list(m._default_manager.order_by("pk").values()) for m in watched}
 
@@ -416,6 +417,11 @@ FORMS: dict[str, FormCase] = {
     "alert_acknowledge": FormCase(
         "nurse", lambda w: [w["alert"].pk], lambda w: _alert_base(w),
         {"seen_version": "int"}, "", refused_by_message=frozenset({"seen_version"})),
+    # "Bag changed now": an empty form records now (treatment/bag_change_views.py).
+    "bag_changes": FormCase(
+        "nurse", lambda w: [w["patient"].pk], lambda w: {},
+        {"changed_at": "datetime_local", "note": "multiline:500"},
+        "treatment.bag_change_views.BagChangeForm"),
     "two_factor_verify": FormCase(
         "staff_needing_code", lambda w: [], lambda w: {"token": w["totp"]()},
         {"token": "otp"}, "accounts.forms.TokenForm", stores=False),
@@ -439,6 +445,9 @@ NO_FORM = {
     "user_deactivate": "a button: `team` is compared as text with the admin's team ids "
                        "(test_team_of_a_button_is_read_exactly)",
     "enrolment_code_create": "a button: `team` as for user_deactivate",
+    "bag_change_cancel": "a button: `bag_change` is read with portal.fields' strict "
+                         "integer field and looked up among the patient's own records "
+                         "(tests/treatment/test_bag_changes_views.py)",
     "logout": "a button", "password_change_done": "a page", "password_reset_done": "a page",
     "password_reset_complete": "a page",
 }

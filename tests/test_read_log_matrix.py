@@ -63,6 +63,7 @@ READS: dict[str, Logs | NotLogged] = {
     "export_json": Logs("export json", "patient"),
     "alert_list": Logs("view queue", None),
     "alert_detail": Logs("view alert", "alert"),
+    "bag_changes": Logs("view bag changes", "patient"),
     # Pages that do not.
     "home": NotLogged("staff are sent on to staff_home (which logs); a patient or "
                       "caregiver sees their own family's list, which is not a read by others"),
@@ -76,6 +77,8 @@ READS: dict[str, Logs | NotLogged] = {
                                    "log"),
     "alert_resolve": NotLogged("POST only; redirects to the alert or the queue, which log; "
                                "a refused note re-renders the alert page, which logs"),
+    "bag_change_cancel": NotLogged("POST only; redirects to bag_changes, which logs; a "
+                                   "refusal re-renders that page, which logs"),
     "account_close": NotLogged(OWN),
     "invitation_accept": NotLogged("the invited person's own invitation, before or as they "
                                    "get access; not a read by staff"),
