@@ -12,7 +12,7 @@ no query.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from triage import neuro
 from triage.catalogue import CAPD_MAX, CAPD_RISE_POINTS, ICE_MAX, WORRY_LABELS
@@ -60,7 +60,8 @@ class NeuroCheck:
     force then (None if the snapshot has none: a check-in judged before version 2);
     `beyond_baseline` True when the total is on the wrong side of it (ICE below, CAPD 3 or
     more above); `unresponsive` the one-tap "cannot be woken or does not respond";
-    `missed` the ICE tasks missed, in words; `items` every item as answered.
+    `missed` the ICE tasks missed, in words; `items` every item as answered, empty when
+    the total came without its items (the `triage` command, an API).
     """
 
     tool: str
@@ -144,7 +145,11 @@ def neuro_check(check_in) -> NeuroCheck | None:
     stored = check_in.neuro_items if isinstance(check_in.neuro_items, dict) else {}
     answers = stored.get("answers") if isinstance(stored.get("answers"), dict) else {}
     unresponsive = stored.get("unresponsive") is True
-    return (_ice if tool == "ice" else _capd)(check_in, answers, unresponsive)
+    check = (_ice if tool == "ice" else _capd)(check_in, answers, unresponsive)
+    if not answers and not unresponsive:
+        # A total given without its items: say so rather than list ten "no answer"s.
+        check = replace(check, items=(), missed=())
+    return check
 
 
 def worry_words(worry: int | None) -> str | None:

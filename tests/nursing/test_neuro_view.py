@@ -176,3 +176,60 @@ def test_another_teams_patient_answers_404(as_user, other_team_nurse, teen):
     assert client.get(reverse("alert_detail",
                               args=[check_in.alerts.get().pk])).status_code == 404
     assert client.get(reverse("patient_timeline", args=[teen.pk])).status_code == 404
+
+
+def test_through_the_real_service_the_nurse_sees_the_baseline_the_page_set(
+    as_user, nurse, teen
+):
+    from symptoms.services import check_in_record
+    from triage.validation import parse_check_in
+
+    client = as_user(nurse)
+    # The baseline set on the Thresholds page, with a reason, judges the next check-in.
+    from tests.nursing.test_baselines import post as post_thresholds
+
+    assert post_thresholds(client, teen, ice_baseline="8",
+                           reason="Scores 8 when well").status_code == 302
+    answers = ice_answers(missed=["writing", "counting", "city"])
+    check_in, _ = check_in_record(
+        patient=teen, recorded_by=teen.user, submission_key=uuid.uuid4(),
+        data=parse_check_in({"ice_score": neuro.ice_total(answers), "worry": 3}),
+        neuro_items={"tool": "ice", "answers": answers, "unresponsive": False},
+    )
+    assert check_in.severity == "red"  # 7 below this patient's baseline 8
+    body = client.get(reverse("alert_detail",
+                              args=[check_in.alerts.get().pk])).content.decode()
+    assert "ICE score 7 of 10 (baseline 8)" in body
+    assert "Missed: the city; writing a sentence; counting back from 100 in tens." in body
+    assert "<strong>very</strong>" in body
+    queue = client.get(reverse("alert_list")).content.decode()
+    assert "family very worried" in queue
+
+
+def test_cannot_be_woken_and_a_total_without_items_read_plainly(as_user, nurse, teen, child,
+                                                                caregiver):
+    asleep = saved_check_in(teen, tool="ice", answers={}, total=0, unresponsive=True)
+    body = as_user(nurse).get(
+        reverse("alert_detail", args=[asleep.alerts.get().pk])).content.decode()
+    assert "ICE score 0 of 10 (baseline 10)" in body
+    assert "cannot be woken or does not respond" in body
+    assert "No task missed." not in body
+    child_asleep = saved_check_in(child, tool="capd", answers={}, total=None,
+                                  unresponsive=True, by=caregiver)
+    body = as_user(nurse).get(
+        reverse("alert_detail", args=[child_asleep.alerts.get().pk])).content.decode()
+    assert "CAPD not scored (baseline 0)" in body
+    assert "cannot be woken or does not respond" in body
+    teen.alerts.update(state="resolved", resolved_by=nurse, resolved_at=NOW,
+                       outcome="advice_given")
+    typed = CheckIn.objects.create(
+        patient=teen, recorded_by=nurse, recorded_as="staff_phone", recorded_at=NOW,
+        severity="red", rules_version="v2", ruleset={"ice_baseline": 10}, neuro_tool="ice",
+        ice_score=6, submission_key=uuid.uuid4())
+    alert_raise(patient=teen, severity="red", findings=[Finding("neuro_ice", "red", "x")],
+                rules_version="v2", now=NOW, check_in=typed)
+    body = as_user(nurse).get(
+        reverse("alert_detail", args=[typed.alerts.get().pk])).content.decode()
+    assert "ICE score 6 of 10 (baseline 10)" in body
+    assert "The item answers were not recorded" in body
+    assert "no answer" not in body
