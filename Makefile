@@ -42,7 +42,7 @@ test: install-dev
 
 lint: install-dev
 	$(BIN)/ruff check .
-	$(BIN)/bandit --quiet --recursive accounts alerts notifications nursing symptoms triage portal --severity-level medium
+	$(BIN)/bandit --quiet --recursive accounts alerts notifications nursing symptoms treatment triage portal --severity-level medium
 	DJANGO_ENV=production DJANGO_SECRET_KEY=lint-only-$$(printf '%064d' 0) \
 	  DJANGO_ALLOWED_HOSTS=homeline.example.org REDIS_URL=redis://127.0.0.1:6379/0 \
 	  $(BIN)/python manage.py check --deploy --fail-level WARNING

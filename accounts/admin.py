@@ -54,7 +54,7 @@ class PatientAdmin(ReadLoggedAdmin, SimpleHistoryAdmin):
 
     def patient_ids_of(self, obj: Patient) -> list[int]:
         return [obj.pk]
-    list_display = ("display_name", "hospital_number", "care_team", "infusion_start_date")
+    list_display = ("display_name", "hospital_number", "care_team", "created_at")
     list_filter = ("care_team",)
     search_fields = ("display_name", "hospital_number")
 

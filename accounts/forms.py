@@ -44,11 +44,9 @@ class PatientForm(forms.ModelForm):
             "date_of_birth",
             "hospital_number",
             "time_zone",
-            "infusion_start_date",
-            "planned_cycles",
         ]
-        # Strict fields (portal/fields.py): date of birth 1900 to today, infusion start
-        # within a few years of today, a geographic time zone, digits-only counts.
+        # Strict fields (portal/fields.py): date of birth 1900 to today, a geographic time
+        # zone. The treatment plan is set on the patient's plan page next (treatment/).
         formfield_callback = strict_formfield
 
     def __init__(self, *args: object, care_team: CareTeam, **kwargs: object) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import zoneinfo
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.core.exceptions import ValidationError
@@ -19,10 +19,6 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
-
-# A blinatumomab cycle: 28 days of continuous infusion, then a 14-day break.
-CYCLE_DAYS = 42
-INFUSION_DAYS = 28
 
 phone_validator = RegexValidator(
     r"^\+?[0-9][0-9 ()-]{2,30}$", "Enter a phone number: digits, spaces, + ( ) - only."
@@ -211,10 +207,9 @@ class Patient(models.Model):
     time_zone = models.CharField(
         max_length=64, default="Europe/London", validators=[validate_time_zone]
     )
-    infusion_start_date = models.DateField(null=True, blank=True)
-    planned_cycles = models.PositiveSmallIntegerField(
-        default=1, validators=[MinValueValidator(1), MaxValueValidator(12)]
-    )
+    # The treatment plan (cycle dates, planned cycles) is treatment.TreatmentPlan; where the
+    # patient is on a day is treatment/calendar.py (accounts may not import treatment).
+
     # Per-patient threshold overrides; each change is recorded in ThresholdChange.
     thresholds = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -249,32 +244,6 @@ class Patient(models.Model):
     @property
     def age(self) -> int:
         return self.age_on(self.local_today())
-
-    def cycle_position(self, day: date) -> tuple[int, int] | None:
-        """(cycle number from 1, day of cycle from 1) on `day`, or None outside treatment."""
-        if self.infusion_start_date is None or day < self.infusion_start_date:
-            return None
-        elapsed = (day - self.infusion_start_date).days
-        cycle = elapsed // CYCLE_DAYS + 1
-        if cycle > self.planned_cycles:
-            return None
-        return cycle, elapsed % CYCLE_DAYS + 1
-
-    @property
-    def cycle_position_today(self) -> tuple[int, int] | None:
-        return self.cycle_position(self.local_today())
-
-    def on_active_infusion(self, day: date | None = None) -> bool:
-        position = self.cycle_position(day or self.local_today())
-        return position is not None and position[1] <= INFUSION_DAYS
-
-    @property
-    def treatment_end_date(self) -> date | None:
-        if self.infusion_start_date is None:
-            return None
-        return self.infusion_start_date + timedelta(
-            days=CYCLE_DAYS * (self.planned_cycles - 1) + INFUSION_DAYS - 1
-        )
 
 
 class CaregiverLinkQuerySet(models.QuerySet["CaregiverLink"]):

@@ -331,8 +331,9 @@ def _caregiver_link_for_invitation(invitation: Invitation, user: User, now: date
 
 def patient_create(*, team: CareTeam, values: dict[str, object]) -> Patient:
     """A new patient record in `team` from validated form values (display_name,
-    date_of_birth, hospital_number, time_zone, infusion_start_date, planned_cycles; the
-    caller has checked them, e.g. accounts.forms.PatientForm). Raises IntegrityError if the
+    date_of_birth, hospital_number, time_zone; the caller has checked them, e.g.
+    accounts.forms.PatientForm). A new patient has no treatment plan until staff set it
+    (treatment.services.plan_save). Raises IntegrityError if the
     hospital number was taken meanwhile (the database's unique constraint decides)."""
     with transaction.atomic():
         return Patient.objects.create(care_team=team, **values)

@@ -61,8 +61,11 @@ def patient_create(request: HttpRequest, team_id: int) -> HttpResponse:
         # browser leaves out), saved by the service.
         values = {name: getattr(form.instance, name) for name in form._meta.fields}
         patient = services.patient_create(team=team, values=values)
-        messages.success(request, f"{patient.display_name} added to {team.name}.")
-        return redirect("patient_detail", patient_id=patient.pk)
+        messages.success(request, f"{patient.display_name} added to {team.name}. Now set "
+                                  "their treatment plan.")
+        # A new patient has no plan until staff set it: the plan page (treatment app, by
+        # URL name; accounts imports no app) comes next.
+        return redirect("treatment_plan", patient_id=patient.pk)
     return render(request, "accounts/patient_form.html", {"form": form, "team": team})
 
 

@@ -26,7 +26,7 @@ from django.db import connection, transaction
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
-from accounts.models import CYCLE_DAYS, INFUSION_DAYS, CaregiverLink, CareTeam, Patient
+from accounts.models import CaregiverLink, CareTeam, Patient
 from alerts.bag_sweeps import bag_change_overdue_sweep
 from alerts.deliveries import deliveries_for_alert, deliveries_for_reminders
 from alerts.escalation import escalation_due_after, escalation_steps
@@ -42,6 +42,7 @@ from notifications.models import (
 from notifications.models import RecipientRole as To
 from notifications.sweeps import deliveries_due, deliveries_unstick, heartbeat_record
 from symptoms.models import CheckIn
+from treatment import calendar
 from triage.catalogue import RULES_BY_CODE, RULES_VERSION
 from triage.rules import Finding
 
@@ -172,8 +173,6 @@ def _utc(day: date, at: time, tz: ZoneInfo) -> datetime:
     return datetime.combine(day, at, tzinfo=tz).astimezone(UTC)
 
 
-# A patient's treatment can be active only this long after its start (12 cycles at most).
-_LONGEST_TREATMENT = timedelta(days=12 * CYCLE_DAYS + 2)
 # Patient ids in one IN (...) on databases without arrays (SQLite's variable limit).
 _ID_CHUNK = 5000
 
@@ -210,37 +209,28 @@ class _Missed(NamedTuple):
     alerted_at: datetime | None
 
 
-class _Treatment(NamedTuple):
-    # What Patient.cycle_position reads, without building a whole Patient per row.
-    infusion_start_date: date
-    planned_cycles: int
-
-
-def _on_active_infusion(treatment: _Treatment, day: date) -> bool:
-    # Patient.on_active_infusion, on the two columns it needs.
-    position = Patient.cycle_position(treatment, day)  # type: ignore[arg-type]
-    return position is not None and position[1] <= INFUSION_DAYS
-
-
 def _days_in_window(now: datetime, alert_after: timedelta) -> list[_Day]:
-    """One query: the columns the windows need of every patient whose treatment can be
-    active, as tuples (at 100,000 patients, building model instances was most of the
-    sweep's time); whole patients are read only for the few reminded or alerted."""
-    rows = Patient.objects.filter(
-        infusion_start_date__isnull=False,
-        infusion_start_date__lte=now.date() + timedelta(days=1),
-        infusion_start_date__gte=now.date() - _LONGEST_TREATMENT,
-    ).values_list("id", "time_zone", "infusion_start_date", "planned_cycles", "created_at",
-                  "care_team__check_in_cutoff")
+    """Two queries: the plans that may be on infusion yesterday or today in any zone
+    (treatment/calendar.py, late cycles included), then the columns the windows need of
+    their patients, as tuples (at 100,000 patients, building model instances was most of
+    the sweep's time); whole patients are read only for the few reminded or alerted."""
+    # Local dates differ from the UTC date by at most a day either way.
+    first, last = now.date() - timedelta(days=2), now.date() + timedelta(days=1)
+    plans = calendar.schedules_between(first, last)
+    if not plans:
+        return []
+    rows = Patient.objects.filter(treatment_plan__in=calendar.plans_between(first, last)
+                                  ).values_list("id", "time_zone", "created_at",
+                                                "care_team__check_in_cutoff")
     zones: dict[str, ZoneInfo] = {}
     days: list[_Day] = []
-    for patient_id, zone, start, cycles, created_at, cutoff_time in rows:
+    for patient_id, zone, created_at, cutoff_time in rows:
+        plan = plans.get(patient_id)
+        if plan is None:
+            continue  # its plan changed between the two reads: the next sweep sees it
         tz = zones.get(zone) or zones.setdefault(zone, ZoneInfo(zone))
-        treatment = _Treatment(start, cycles)
         today = now.astimezone(tz).date()
-        for day in (today - timedelta(days=1), today):
-            if not _on_active_infusion(treatment, day):
-                continue
+        for day in calendar.infusion_days(plan, today - timedelta(days=1), today):
             cutoff = _utc(day, cutoff_time, tz)
             if not cutoff <= now < cutoff + alert_after + MISSED_DAY_LOOKS_BACK:
                 continue
@@ -267,8 +257,8 @@ def missed_check_ins_sweep(*, now: datetime) -> tuple[list[int], int]:
     infusion count. Yesterday is looked at too, for a late cut-off whose alert falls after
     midnight (up to MISSED_DAY_LOOKS_BACK after it).
 
-    Set-based: three queries when nothing is due (patients, their check-ins in the window,
-    their missed-day rows), a constant few more for all reminders due together; each alert
+    Set-based: four queries when nothing is due (plans, patients, their check-ins in the
+    window, their missed-day rows), a constant few more for all reminders due together; each alert
     raised costs its own transaction (alert_raise). An error for one patient's alert is
     logged and the others go on.
     """

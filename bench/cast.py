@@ -28,6 +28,19 @@ class SignedIn:
     csrftoken: str
 
 
+
+def plans_create(rows: list[tuple[int, date, int]]) -> None:
+    """Treatment plans in bulk: (patient id, cycle 1 start, planned cycles) per patient, a
+    TreatmentPlan and its cycle 1 row each (treatment.services.plan_save is one by one)."""
+    from treatment.models import TreatmentCycle, TreatmentPlan
+
+    plans = TreatmentPlan.objects.bulk_create(
+        (TreatmentPlan(patient_id=pid, planned_cycles=cycles) for pid, _, cycles in rows),
+        batch_size=2000)
+    TreatmentCycle.objects.bulk_create(
+        (TreatmentCycle(plan=plan, number=1, start_date=start)
+         for plan, (_, start, _) in zip(plans, rows, strict=True)), batch_size=2000)
+
 def teams(prefix: str, count: int, *, first: int = 0):
     from accounts.models import CareTeam
 
@@ -58,10 +71,10 @@ def signed_in_patients(teams_, per_team: int, prefix: str) -> list[SignedIn]:
     start = date.today() - timedelta(days=9)
     patients = Patient.objects.bulk_create(
         Patient(care_team=team, user=users[i * per_team + n], display_name=f"{prefix} {n}",
-                date_of_birth=date(1970, 1, 1), hospital_number=f"{prefix[:3].upper()}{i}-{n}",
-                infusion_start_date=start)
+                date_of_birth=date(1970, 1, 1), hospital_number=f"{prefix[:3].upper()}{i}-{n}")
         for i, team in enumerate(teams_) for n in range(per_team)
     )
+    plans_create([(p.pk, start, 1) for p in patients])
     expires = timezone.now() + timedelta(seconds=settings.SESSION_COOKIE_AGE)
     store = SessionStore()
     rows, signed = [], []

@@ -163,6 +163,7 @@ class World:
         from django.contrib.auth.hashers import make_password
 
         from accounts.models import Patient, Role, User
+        from bench.cast import plans_create
 
         unusable = make_password(None)
         users = User.objects.bulk_create(
@@ -170,12 +171,15 @@ class World:
                   role=Role.PATIENT, password=unusable)
              for t in teams_ for n in range(PER_TEAM)), batch_size=2000)
         today = date.today()
-        return Patient.objects.bulk_create(
+        made = Patient.objects.bulk_create(
             (Patient(care_team=team, user=users[i * PER_TEAM + n],
                      display_name=f"Scale Patient {i}-{n}", date_of_birth=date(1980, 5, 5),
-                     hospital_number=f"SC{team.pk}-{n}", planned_cycles=3,
-                     infusion_start_date=today - timedelta(days=infusion_days_ago(i, n)))
+                     hospital_number=f"SC{team.pk}-{n}")
              for i, team in enumerate(teams_) for n in range(PER_TEAM)), batch_size=2000)
+        starts = [today - timedelta(days=infusion_days_ago(i, n))
+                  for i in range(len(teams_)) for n in range(PER_TEAM)]
+        plans_create([(p.pk, start, 3) for p, start in zip(made, starts, strict=True)])
+        return made
 
     def check_ins(self, plan: list[tuple[object, int, int]]) -> None:
         """plan: (patient, first day back, last day back (exclusive)) per patient."""

@@ -42,14 +42,16 @@ def _team(size: int, now: datetime):
 
 def _patients(team, size: int, now: datetime) -> list[int]:
     from accounts.models import Patient
+    from bench.cast import plans_create
 
     start = now.date() - timedelta(days=5)  # day 6 of 28 on infusion
     made = Patient.objects.bulk_create(
         (Patient(care_team=team, display_name=f"Sweep Patient {n}",
                  date_of_birth=date(1980, 1, 1), hospital_number=f"SW{size}-{n:06d}",
-                 time_zone=ZONE, infusion_start_date=start, planned_cycles=2)
+                 time_zone=ZONE)
          for n in range(size)), batch_size=5000)
     ids = [p.pk for p in made]
+    plans_create([(pid, start, 2) for pid in ids])
     Patient.objects.filter(pk__in=ids).update(created_at=now - timedelta(days=30))
     return ids
 
@@ -96,13 +98,13 @@ def main() -> None:
     stack.get()
     from django.utils import timezone
 
-    from accounts.models import Patient
+    from treatment.models import TreatmentPlan
 
     report.title("Missed check-in sweep: 1,000 and 100,000 patients on infusion")
     rows, results = [], {}
     previous: list[int] = []
     for size in SIZES:
-        Patient.objects.filter(pk__in=previous).update(infusion_start_date=None)
+        TreatmentPlan.objects.filter(patient_id__in=previous).delete()  # off treatment
         now = timezone.now()
         team = _team(size, now)
         print(f"  (sweep: loading {size:,} patients ...)", flush=True)

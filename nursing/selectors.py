@@ -13,6 +13,7 @@ from accounts.access import ScopeMissing
 from accounts.models import CaregiverLink, CareTeam, Patient
 from nursing.neuro import NeuroCheck, neuro_check
 from symptoms.models import CheckIn
+from treatment import calendar
 
 ACCESS_ENDING_DAYS = 7
 
@@ -26,25 +27,28 @@ def _require_teams(teams: QuerySet[CareTeam] | None) -> QuerySet[CareTeam]:
 
 def not_checked_in_today(teams: QuerySet[CareTeam], now: datetime | None = None
                          ) -> list[Patient]:
-    """Patients on an active infusion with no check-in since midnight in their own zone.
+    """Patients on an infusion day of their plan (treatment/calendar.py) with no check-in
+    since midnight in their own zone.
 
-    One query: the zones differ per patient, so "today" is worked out per patient in
-    Python from each patient's latest check-in time (a unit follows hundreds, not
-    millions, of patients at once). Raises ScopeMissing unless `teams` is a queryset of
-    care teams.
+    Two queries: the patients with a plan, then their plans' cycle rows; the zones differ
+    per patient, so "today" is worked out per patient in Python from each patient's latest
+    check-in time (a unit follows hundreds, not millions, of patients at once). Raises
+    ScopeMissing unless `teams` is a queryset of care teams.
     """
     teams = _require_teams(teams)
     now = now or timezone.now()
-    patients = (
-        Patient.objects.filter(care_team__in=teams, infusion_start_date__isnull=False)
+    patients = list(
+        Patient.objects.filter(care_team__in=teams, treatment_plan__isnull=False)
         .select_related("care_team")
         .annotate(last_check_in=Max("check_ins__recorded_at"))
         .order_by("display_name")
     )
+    plans = calendar.schedules(p.pk for p in patients)
     missing = []
     for patient in patients:
         today = now.astimezone(patient.tz).date()
-        if not patient.on_active_infusion(today):
+        plan = plans.get(patient.pk)
+        if plan is None or not plan.on_infusion(today):
             continue
         midnight = datetime.combine(today, datetime.min.time(), patient.tz)
         if patient.last_check_in is None or patient.last_check_in < midnight:

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_safe
 from accounts import access
 from accounts.audit import record_reads
 from nursing.selectors import links_ending_soon, not_checked_in_today
+from treatment import calendar
 
 
 @login_required
@@ -24,6 +25,10 @@ def staff_home(request: HttpRequest) -> HttpResponse:
     # Names, hospital numbers and ages of every patient listed (the other lists on the page
     # name a subset of them): in the read log, once per LIST_READ_WINDOW.
     record_reads(request, patients, "view staff home")
+    # Where each patient is today (their own zone), from their plans in one query.
+    positions = calendar.positions(patients)
+    for patient in patients:
+        patient.position = positions[patient.pk]
     return render(
         request,
         "nursing/staff_home.html",

@@ -21,6 +21,7 @@ from symptoms.selectors import (
     window_check_ins,
 )
 from symptoms.thresholds import ruleset_for_patient, threshold_conflicts
+from treatment import calendar
 
 
 @login_required
@@ -31,7 +32,8 @@ def patient_timeline(request: HttpRequest, patient_id: int) -> HttpResponse:
     patient = access.patient_for(request.user, patient_id)
     record_read(request, patient, "view timeline")
     ruleset = ruleset_for_patient(patient)
-    start, end = cycle_window(patient)
+    plan = calendar.schedule(patient)  # the cycle window and the position, one query
+    start, end = cycle_window(patient, plan=plan)
     in_window = window_check_ins(patient, start, end)
     days, heat_rows = symptom_heatmap(patient, in_window, start, end)
     latest, changes = changes_since_previous(patient)
@@ -43,7 +45,7 @@ def patient_timeline(request: HttpRequest, patient_id: int) -> HttpResponse:
         check_in.worry_words = worry_words(check_in.worry)
     context = {
         "patient": patient,
-        "position": patient.cycle_position(end),
+        "position": plan.position(end) if plan else None,
         "chart": temperature_chart(patient, in_window, ruleset),
         "days": days,
         "heat_rows": heat_rows,

@@ -36,6 +36,7 @@ from alerts.selectors import (
 )
 from notifications.models import Delivery, DeliveryState
 from nursing.neuro import neuro_check, worry_words
+from treatment import calendar
 
 QUEUE_PAGE_SIZE = 25
 
@@ -105,6 +106,10 @@ def alert_list(request: HttpRequest) -> HttpResponse:
         # A missed check-in or an overdue bag change has no check-in to give it words.
         alert.rules_without_check_in = alert_rules_without_check_in(alert)
         alert.worry_words = worry_words(alert.worry)
+    # Where each patient is today (their own zone), from their plans in one query.
+    positions = calendar.positions([alert.patient for alert in page])
+    for alert in page:
+        alert.position = positions[alert.patient_id]
     # Failed messages stay in view until their alert is resolved; a failed reminder (no
     # alert) for two days.
     recent = timezone.now() - timedelta(days=2)

@@ -529,9 +529,9 @@ DATE_RULES: dict[str, dict[str, Any]] = {
         "earliest": date(1900, 1, 1), "latest": today,
         "window_words": "from 1 January 1900 up to today",
     },
-    # A cycle planned a year ahead at most; records of a course started up to five
-    # years ago are still entered.
-    "infusion_start_date": {
+    # A treatment cycle's start (treatment.TreatmentCycle): planned a year ahead at most;
+    # records of a course started up to five years ago are still entered.
+    "start_date": {
         "earliest": years_from_today(-5), "latest": years_from_today(1),
         "window_words": "within five years before and one year after today",
     },

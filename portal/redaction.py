@@ -1,7 +1,8 @@
 """Keeping secrets in URLs out of logs.
 
-A password-reset link (/accounts/reset/<uidb64>/<token>/) and an invitation link
-(/accounts/invitation/<token>/) are bearer secrets: whoever reads one from a log can
+A password-reset link (/accounts/reset/<uidb64>/<token>/), an invitation link
+(/accounts/invitation/<token>/) and a calendar feed (/calendar/<token>.ics) are bearer
+secrets: whoever reads one from a log can
 take over or create the account. They reach logs as the request path (gunicorn's access
 log, Django's "Not Found: /path" warnings) and as the Referer of the request that follows.
 redact() replaces them; RedactingFilter applies it to Django's log records and
@@ -47,12 +48,17 @@ _SECRET_PATHS = re.compile(
     rf"(?P<head>{_SEP}{_word('reset')}{_SEP})(?P<uid>{_SEGMENT})(?P<mid>{_SEP})"
     rf"(?P<token>{_SEGMENT})"
     rf"|(?P<ihead>{_SEP}(?:{_word('invitation')}|{_word('invite')}){_SEP})(?P<itoken>{_SEGMENT})"
+    # A family's calendar feed (/calendar/<token>.ics, treatment/feed_views.py): a phone
+    # fetches it without signing in, so the token is the only key.
+    rf"|(?P<fhead>{_SEP}{_word('calendar')}{_SEP})(?P<ftoken>{_SEGMENT})"
 )
 # Cheap test before the regex: every secret path has one of these in some spelling.
-_HINTS = ("reset", "invit", "%")
+_HINTS = ("reset", "invit", "calendar", "%")
 
 
 def _replace(match: re.Match[str]) -> str:
+    if match.group("fhead"):
+        return f"{match.group('fhead')}{REDACTED}"
     if match.group("head"):
         segment = match.group("token")
         # Django's own tokenless step after the redirect keeps its name.
@@ -69,6 +75,7 @@ def redact(text: str) -> str:
 
     "/accounts/reset/MQ/cb2-5f1e/" -> "/accounts/reset/[redacted]/[redacted]/";
     "/accounts/invitation/Xy_12/" -> "/accounts/invitation/[redacted]/";
+    "/calendar/Xy_12.ics" -> "/calendar/[redacted]";
     "/accounts/%69nvitation/Xy_12/" -> "/accounts/%69nvitation/[redacted]/" (names and
     separators are recognised percent-encoded too). Other text is returned unchanged.
     Never raises for a str."""
@@ -78,7 +85,7 @@ def redact(text: str) -> str:
 
 
 def is_secret_path(path: str) -> bool:
-    """True for a request path that carries a reset or invitation secret."""
+    """True for a request path that carries a reset, invitation or calendar feed secret."""
     return redact(path) != path
 
 

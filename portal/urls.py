@@ -53,8 +53,8 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("accounts/", include("accounts.urls")),
     path("", include("symptoms.urls")),
-    path("", include("treatment.urls")),
     path("", include("nursing.urls")),
+    path("", include("treatment.urls")),
     path("", include("notifications.urls")),
     path("admin/", admin.site.urls),
 ]

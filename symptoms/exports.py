@@ -21,10 +21,13 @@ from django.utils import timezone
 
 from accounts.models import CaregiverLink, Patient, User
 from symptoms.models import CheckIn
+from treatment import calendar
 from triage.catalogue import SYMPTOM_CODES
 
 CSV_FIELDS = (
     "recorded_at_utc", "recorded_at_local", "recorded_as", "recorded_by",
+    # Where the patient was in the plan that day (treatment/calendar.py, from the plan now).
+    "cycle", "phase", "phase_day",
     "temperature_c", "antipyretic_last_6h", "feels_suddenly_unwell",
     *(f"symptom_{code}" for code in SYMPTOM_CODES),
     "stools_above_baseline", "diarrhoea_with_blood", "vomiting_episodes_24h",
@@ -60,12 +63,24 @@ def _recorder(check_in: CheckIn, requester: User) -> str:
     return check_in.get_recorded_as_display()
 
 
-def _row(check_in: CheckIn, patient: Patient, requester: User) -> list[str]:
+def _where(check_in: CheckIn, patient: Patient, plan: calendar.Schedule | None
+           ) -> dict[str, object]:
+    """cycle (1-5), phase ("infusion" | "break") and phase_day (1-based) on the check-in's
+    local date, from the plan; None each outside treatment or without a plan."""
+    position = plan.position(check_in.recorded_at.astimezone(patient.tz).date()) if plan else None
+    if position is None:
+        return {"cycle": None, "phase": None, "phase_day": None}
+    return {"cycle": position.cycle, "phase": position.phase, "phase_day": position.day}
+
+
+def _row(check_in: CheckIn, patient: Patient, requester: User,
+         plan: calendar.Schedule | None = None) -> list[str]:
     values: dict[str, Any] = {
         "recorded_at_utc": check_in.recorded_at.astimezone(UTC).isoformat(),
         "recorded_at_local": check_in.recorded_at.astimezone(patient.tz).isoformat(),
         "recorded_as": check_in.recorded_as,
         "recorded_by": _recorder(check_in, requester),
+        **_where(check_in, patient, plan),
         "pump": check_in.pump,
         "neuro_tool": check_in.neuro_tool,
         "neuro_items": (json.dumps(check_in.neuro_items, sort_keys=True)
@@ -93,12 +108,13 @@ def check_ins_csv(patient: Patient, requester: User) -> Iterator[str]:
     memory. `requester` decides whether the recorder's name is shown (see _recorder)."""
     writer = csv.writer(_Echo())
     yield writer.writerow(CSV_FIELDS)
+    plan = calendar.schedule(patient)  # one query for every row's cycle and phase
     rows = (
         patient.check_ins.select_related("recorded_by").order_by("recorded_at", "pk")
         .iterator(chunk_size=1000)
     )
     for check_in in rows:
-        yield writer.writerow(_row(check_in, patient, requester))
+        yield writer.writerow(_row(check_in, patient, requester, plan))
 
 
 def _link_data(link: CaregiverLink, *, with_email: bool) -> dict:
@@ -138,12 +154,14 @@ def patient_data(patient: Patient, *, requester: User, now: datetime | None = No
     from triage.validation import to_canonical_dict
 
     staff = _is_staff_export(requester)
+    plan = calendar.schedule(patient)
     check_ins = []
     for c in patient.check_ins.select_related("recorded_by").order_by("recorded_at", "pk"):
         check_ins.append({
             **to_canonical_dict(c.to_data()),
             "recorded_as": c.recorded_as,
             "recorded_by": _recorder(c, requester),
+            **_where(c, patient, plan),
             # Beside the totals (canonical fields above): which check, and its answers.
             "neuro_tool": c.neuro_tool,
             "neuro_items": c.neuro_items,
@@ -163,9 +181,8 @@ def patient_data(patient: Patient, *, requester: User, now: datetime | None = No
             "hospital_number": patient.hospital_number,
             "care_team": patient.care_team.name,
             "time_zone": patient.time_zone,
-            "infusion_start_date": patient.infusion_start_date.isoformat()
-            if patient.infusion_start_date else None,
-            "planned_cycles": patient.planned_cycles,
+            # The plan's cycle start dates as they stand (late ones included); None: no plan.
+            "cycle_starts": [d.isoformat() for d in plan.starts] if plan else None,
             # The patient's own sign-in email: to staff and to the patient themself.
             "login": patient.user.email if patient.user and (staff or own_login) else None,
             "threshold_overrides": patient.thresholds,

@@ -6,17 +6,24 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from accounts.models import CYCLE_DAYS, Patient
+from accounts.models import Patient
 from symptoms.models import CheckIn
+from treatment import calendar
+from treatment.calendar import CYCLE_DAYS
 from triage.catalogue import GRADE_LABELS, SYMPTOM_CODES, SYMPTOMS, SYMPTOMS_BY_CODE
 from triage.rules import RuleSet
 
 
-def cycle_window(patient: Patient, today: date | None = None) -> tuple[date, date]:
-    """The days the timeline shows: the current cycle so far, or the last 42 days."""
+def cycle_window(patient: Patient, today: date | None = None, *,
+                 plan: calendar.Schedule | bool | None = False) -> tuple[date, date]:
+    """The days the timeline shows: the current cycle so far (from the treatment plan), or
+    the last 42 days. `plan`: the patient's calendar.Schedule (or None) if the caller has
+    read it already; otherwise it is read here (one query)."""
     today = today or patient.local_today()
-    position = patient.cycle_position(today)
-    start = today - timedelta(days=(position[1] - 1) if position else CYCLE_DAYS - 1)
+    if plan is False:
+        plan = calendar.schedule(patient)
+    position = plan.position(today) if plan else None
+    start = position.cycle_start if position else today - timedelta(days=CYCLE_DAYS - 1)
     return start, today
 
 
@@ -174,4 +181,3 @@ def neuro_check_done_on(patient: Patient, day: date) -> bool:
     start, end = _day_bounds(patient, day)
     return (patient.check_ins.filter(recorded_at__gte=start, recorded_at__lt=end)
             .exclude(neuro_tool="").exists())
-

@@ -292,8 +292,9 @@ def check_in_history(request: HttpRequest, patient_id: int) -> HttpResponse:
     for check_in in page:
         check_in.alert = next(iter(check_in.alerts.all()), None)
     # The chart covers the current cycle (or the last 42 days outside treatment).
-    start, end = cycle_window(patient)
-    position = patient.cycle_position(end)
+    plan = calendar.schedule(patient)
+    start, end = cycle_window(patient, plan=plan)
+    position = plan.position(end) if plan else None
     chart = temperature_chart(
         patient, window_check_ins(patient, start, end), ruleset_for_patient(patient)
     )

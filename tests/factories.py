@@ -8,6 +8,7 @@ import factory
 from django.utils import timezone
 
 from accounts.models import CaregiverLink, CareTeam, Membership, Patient, Role, User
+from treatment.models import TreatmentCycle, TreatmentPlan
 
 PASSWORD = "correct horse battery staple"
 
@@ -56,8 +57,46 @@ class PatientFactory(factory.django.DjangoModelFactory):
     display_name = factory.Faker("name")
     date_of_birth = date(1980, 5, 17)
     hospital_number = factory.Sequence(lambda n: f"HN-{n:06d}")
+    # Not Patient fields (the plan is treatment.TreatmentPlan since issue 13): kept as
+    # parameters so that PatientFactory(infusion_start_date=..., planned_cycles=...) still
+    # makes a patient on treatment: a plan with a cycle 1 row (None: no plan at all).
     infusion_start_date = factory.LazyFunction(lambda: date.today() - timedelta(days=3))
     planned_cycles = 2
+
+    @classmethod
+    def _build(cls, model_class, *args, **kwargs):
+        kwargs.pop("infusion_start_date", None)
+        kwargs.pop("planned_cycles", None)
+        return super()._build(model_class, *args, **kwargs)
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        start = kwargs.pop("infusion_start_date", None)
+        cycles = kwargs.pop("planned_cycles", 1)
+        patient = super()._create(model_class, *args, **kwargs)
+        plan_set(patient, start, cycles)
+        return patient
+
+
+def plan_set(patient: Patient, start: date | None, cycles: int | None = None,
+             **later_starts: date) -> TreatmentPlan | None:
+    """Give `patient` a treatment plan whose cycle 1 starts on `start` (None: no plan), with
+    `cycles` planned (default: as before, or 1) and optional late cycles, e.g.
+    `cycle_3=date(...)`. Replaces any cycle rows the patient had. For tests only: staff go
+    through treatment.services.plan_save."""
+    if start is None:
+        TreatmentPlan.objects.filter(patient=patient).delete()
+        return None
+    plan, _ = TreatmentPlan.objects.get_or_create(patient=patient)
+    if cycles is not None:
+        plan.planned_cycles = cycles
+        plan.save(update_fields=["planned_cycles"])
+    plan.cycles.all().delete()
+    TreatmentCycle.objects.create(plan=plan, number=1, start_date=start)
+    for name, day in later_starts.items():
+        TreatmentCycle.objects.create(plan=plan, number=int(name.removeprefix("cycle_")),
+                                      start_date=day)
+    return plan
 
 
 class CaregiverLinkFactory(factory.django.DjangoModelFactory):

@@ -31,6 +31,8 @@ from tests.factories import (
     StaffFactory,
     UserFactory,
 )
+from treatment.models import ClinicVisit
+from treatment.services import feed_create
 from triage.validation import parse_check_in
 
 pytestmark = pytest.mark.django_db
@@ -128,6 +130,24 @@ VIEWS: dict[str, View] = {
         # An empty POST is sent back to the alert with "Choose an outcome".
         post={"nurse": 302, "clinician": 302},
     ),
+    # The treatment plan (treatment/views.py): staff of the team see it; nurses and
+    # clinicians change it and book visits (an empty form is refused with its errors).
+    "treatment_plan": View("patient", get=STAFF_OK, post={"nurse": 400, "clinician": 400}),
+    "clinic_visit_add": View(
+        "patient", get={"nurse": 200, "clinician": 200}, post={"nurse": 400, "clinician": 400}
+    ),
+    "clinic_visit_cancel": View(
+        "visit", get={r: NOT_ALLOWED for r in ROLES}, post={"nurse": 302, "clinician": 302}
+    ),
+    # Calendar feeds: staff of the team and the family make and switch them off.
+    "calendar_feed_create": View(
+        "patient", get={r: NOT_ALLOWED for r in ROLES}, post={**FAMILY_OK, **STAFF_OK}
+    ),
+    "calendar_feed_revoke": View(
+        "feed", get={r: NOT_ALLOWED for r in ROLES},
+        post={"patient": 302, "caregiver": 302, "nurse": 302, "clinician": 302,
+              "team_admin": 302},
+    ),
     # Bag changes (treatment/bag_change_views.py). An empty POST is "Bag changed now": staff
     # of the team record it; the family only where the plan says a trained caregiver changes
     # the bag (not the world's plan), and team admins never: 403 with who does.
@@ -147,6 +167,7 @@ VIEWS: dict[str, View] = {
 NOT_OBJECT_IDS = {
     "invitation_accept": "takes a secret token; tests/accounts/test_invitations.py",
     "password_reset_confirm": "Django's signed reset token",
+    "calendar_feed": "a secret token, no sign-in; tests/treatment/test_feeds.py",
 }
 
 
@@ -205,11 +226,16 @@ def world(db):
     alerts = {patient.pk: alert_raise(patient=patient, severity="red", findings=[],
                                       rules_version="v1", now=now)
               for patient in (adult, child, stranger)}
+    visits = {patient.pk: ClinicVisit.objects.create(
+        patient=patient, starts_at=now + timedelta(days=3), added_by=nurse)
+        for patient in (adult, child, stranger)}
+    feeds = {patient.pk: feed_create(patient=patient, by=nurse)[0]
+             for patient in (adult, child, stranger)}
     return {
         "team": team, "other": other, "adult": adult, "child": child, "stranger": stranger,
         "link": link, "foreign_link": foreign_link, "users": users,
         "own_check_in": own_check_in, "foreign_check_in": check_in(stranger),
-        "alerts": alerts,
+        "alerts": alerts, "visits": visits, "feeds": feeds,
     }
 
 
@@ -235,6 +261,8 @@ def _own(world, role: str, kind: str) -> int:
         "user": world["users"]["caregiver"].pk,
         "membership": world["users"]["nurse"].memberships.get().pk,
         "alert": world["alerts"][patient.pk].pk,
+        "visit": world["visits"][patient.pk].pk,
+        "feed": world["feeds"][patient.pk].pk,
     }[kind]
 
 
@@ -257,6 +285,8 @@ def _foreign(world, role: str, kind: str) -> int:
         "membership": (world["users"]["nurse"] if theirs
                        else world["users"]["other_team_nurse"]).memberships.get().pk,
         "alert": world["alerts"][patient.pk].pk,
+        "visit": world["visits"][patient.pk].pk,
+        "feed": world["feeds"][patient.pk].pk,
     }[kind]
 
 

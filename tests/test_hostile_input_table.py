@@ -285,8 +285,19 @@ def _threshold_base(world: dict) -> dict[str, str]:
 
 def _patient_base(world: dict) -> dict[str, str]:
     return {"display_name": "New Patient", "date_of_birth": "2015-01-01",
-            "hospital_number": "HN-900", "time_zone": "Europe/London",
-            "infusion_start_date": _iso(date.today()), "planned_cycles": "2"}
+            "hospital_number": "HN-900", "time_zone": "Europe/London"}
+
+
+def _plan_base(world: dict) -> dict[str, str]:
+    # The child's plan as stored (cycle 1 has started: its date is kept), with a bag.
+    start = world["child"].treatment_plan.cycles.get(number=1).start_date
+    return {"planned_cycles": "2", "cycle_1_start": _iso(start), "bag_hours": "48",
+            "usual_change_time": "10:00", "changed_by": "day_unit"}
+
+
+def _visit_base(world: dict) -> dict[str, str]:
+    return {"day": _iso(date.today() + timedelta(days=7)), "at": "09:30",
+            "place": "Day unit, level 2"}
 
 
 def _team_settings_base(world: dict) -> dict[str, str]:
@@ -363,8 +374,18 @@ FORMS: dict[str, FormCase] = {
     "patient_create": FormCase(
         "nurse", lambda w: [w["team"].pk], _patient_base,
         {"display_name": "text:120", "date_of_birth": "dob", "hospital_number": "text:32",
-         "time_zone": "tz", "infusion_start_date": "infusion", "planned_cycles": "int"},
+         "time_zone": "tz"},
         "accounts.forms.PatientForm"),
+    # The treatment plan and clinic visits (issue 13): the dates in their windows.
+    "treatment_plan": FormCase(
+        "nurse", lambda w: [w["child"].pk], _plan_base,
+        {"planned_cycles": "int", **{f"cycle_{n}_start": "infusion" for n in range(1, 6)},
+         "usual_change_time": "time"},
+        "treatment.forms.TreatmentPlanForm"),
+    "clinic_visit_add": FormCase(
+        "nurse", lambda w: [w["child"].pk], _visit_base,
+        {"day": "infusion", "at": "time", "place": "text:120"},
+        "treatment.forms.ClinicVisitForm"),
     "invitation_create": FormCase(
         "nurse", lambda w: [w["child"].pk],
         lambda w: {"role": "caregiver", "full_name": "Aunt May", "email": "may@example.org",
@@ -450,6 +471,10 @@ NO_FORM = {
                          "(tests/treatment/test_bag_changes_views.py)",
     "logout": "a button", "password_change_done": "a page", "password_reset_done": "a page",
     "password_reset_complete": "a page",
+    "clinic_visit_cancel": "a button: the id is in the URL (an int converter)",
+    "calendar_feed_create": "a button: the patient id is in the URL (an int converter)",
+    "calendar_feed_revoke": "a button: the id is in the URL (an int converter)",
+    "calendar_feed": "a download: the token is only looked up by its SHA-256",
 }
 
 
@@ -473,7 +498,8 @@ def _url_names(resolvers=None):
 def _project_form_classes() -> set[str]:
     """Every Form class defined in a module of the apps (admin forms are the admin half's)."""
     found = set()
-    for app in ("accounts", "symptoms", "alerts", "notifications", "nursing", "portal"):
+    for app in ("accounts", "symptoms", "alerts", "notifications", "nursing", "portal",
+                "treatment"):
         package = importlib.import_module(app)
         for info in pkgutil.walk_packages(package.__path__, f"{app}."):
             if (".migrations" in info.name or ".management" in info.name
@@ -676,12 +702,12 @@ def test_accepted_values_are_stored_exactly(world):
     sign-in reads it (email case) and as a textarea sends it (CR LF)."""
     client = _client_for(world, "nurse")
     response = client.post(reverse("patient_create", args=[world["team"].pk]), {
-        **_patient_base(world), "planned_cycles": "12", "hospital_number": "hn-901",
+        **_patient_base(world), "hospital_number": "hn-901",
         "display_name": "Zoë Ødegård-Ñúñez", "date_of_birth": "1900-01-01"})
     assert response.status_code == 302
     created = Patient.objects.get(hospital_number="HN-901")
-    assert (created.planned_cycles, created.date_of_birth, created.display_name) == (
-        12, date(1900, 1, 1), "Zoë Ødegård-Ñúñez")
+    assert (created.date_of_birth, created.display_name) == (
+        date(1900, 1, 1), "Zoë Ødegård-Ñúñez")
     admin_client = _client_for(world, "team_admin")
     response = admin_client.post(reverse("staff_invitation_create", args=[world["team"].pk]),
                                  {"role": "nurse", "full_name": "Nat",
@@ -760,6 +786,7 @@ def _admin_objects() -> dict[str, Callable[[dict], Any]]:
             token_hash=__import__("accounts.models").models.hash_token(_invitation_token(w))),
         "accounts.AccessLog": lambda w: AccessLog.objects.create(
             user=w["nurse"], patient=w["patient"], action="view", path="/"),
+        "treatment.TreatmentCycle": lambda w: w["child"].treatment_plan.cycles.get(number=1),
     }
 
 
@@ -1055,22 +1082,23 @@ print(json.dumps({
 
 
 def test_admin_saves_an_old_stored_date_unchanged_but_refuses_a_new_one(world):
-    """The infusion-start window moves with today: a record from years ago can still be
+    """The cycle-start window moves with today: a record from years ago can still be
     saved with its date unchanged, but no other date outside the window is accepted."""
-    child = world["child"]
+    from treatment.models import TreatmentCycle
+
+    cycle = world["child"].treatment_plan.cycles.get(number=1)
     long_ago = date.today() - timedelta(days=6 * 366)
-    Patient.objects.filter(pk=child.pk).update(infusion_start_date=long_ago)
+    TreatmentCycle.objects.filter(pk=cycle.pk).update(start_date=long_ago)
     client = verified_client(world["superuser"])
-    url = reverse("admin:accounts_patient_change", args=[child.pk])
-    data = _admin_form_data(client.get(url), Patient)
-    assert data["infusion_start_date"] == [long_ago.strftime("%d/%m/%Y")]
-    response = client.post(url, {**data, "display_name": "Maya J"})
+    url = reverse("admin:treatment_treatmentcycle_change", args=[cycle.pk])
+    data = _admin_form_data(client.get(url), TreatmentCycle)
+    assert data["start_date"] == [long_ago.strftime("%d/%m/%Y")]
+    response = client.post(url, data)
     assert response.status_code == 302
-    assert Patient.objects.get(pk=child.pk).display_name == "Maya J"
-    response = client.post(url, {**data, "infusion_start_date": _iso(long_ago - timedelta(1))})
+    response = client.post(url, {**data, "start_date": _iso(long_ago - timedelta(1))})
     assert response.status_code == 200
-    assert "infusion_start_date" in response.context["adminform"].form.errors
-    assert Patient.objects.get(pk=child.pk).infusion_start_date == long_ago
+    assert "start_date" in response.context["adminform"].form.errors
+    assert TreatmentCycle.objects.get(pk=cycle.pk).start_date == long_ago
 
 
 @pytest.mark.parametrize("name", ["account_close", "check_in_new", "patient_create"])
@@ -1122,8 +1150,7 @@ def _add_fill(world: dict) -> dict[str, dict[str, str]]:
                               "thresholds": "{}"},
         "accounts.Patient": {"care_team": str(world["team"].pk), "display_name": "Ada",
                              "date_of_birth": "2016-03-01", "hospital_number": "HN-777",
-                             "time_zone": "Europe/London", "planned_cycles": "1",
-                             "thresholds": "{}"},
+                             "time_zone": "Europe/London", "thresholds": "{}"},
         "accounts.CaregiverLink": {"caregiver": str(world["nurse"].pk),
                                    "patient": str(world["patient"].pk),
                                    "relationship": "aunt"},

@@ -19,6 +19,7 @@ from accounts import services as account_services
 from accounts.models import Invitation, Patient, Role
 from portal import fields as strict
 from symptoms.models import CheckIn, ThresholdChange
+from treatment.models import TreatmentPlan
 
 pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parent.parent
@@ -55,15 +56,14 @@ FORMS = [
     ("nurse", "invitation_create", "patient",
      {"role": "caregiver", "full_name": "A", "email": "a@example.org",
       "relationship": "aunt"}, "email", Invitation),
+    ("nurse", "treatment_plan", "patient",
+     {"planned_cycles": "2", "changed_by": "day_unit"}, "planned_cycles", TreatmentPlan),
     ("nurse", "patient_create", "team",
      {"display_name": "New", "date_of_birth": "2015-01-01", "hospital_number": "HN-9",
-      "time_zone": "Europe/London", "planned_cycles": "2"}, "planned_cycles", Patient),
+      "time_zone": "Europe/London"}, "display_name", Patient),
     ("nurse", "patient_create", "team",
      {"display_name": "New", "date_of_birth": "2015-01-01", "hospital_number": "HN-9",
-      "time_zone": "Europe/London", "planned_cycles": "2"}, "display_name", Patient),
-    ("nurse", "patient_create", "team",
-     {"display_name": "New", "date_of_birth": "2015-01-01", "hospital_number": "HN-9",
-      "time_zone": "Europe/London", "planned_cycles": "2"}, "time_zone", Patient),
+      "time_zone": "Europe/London"}, "time_zone", Patient),
     (None, "login", None, {"password": "x"}, "username", None),
     (None, "password_reset", None, {}, "email", None),
 ]
@@ -178,8 +178,8 @@ class _Everything(forms.Form):
     level = strict.StrictDecimalField(label="Oxygen: amber below", max_digits=4,
                                       decimal_places=1)
     born = strict.StrictDateField(label="Date of birth", **strict.DATE_RULES["date_of_birth"])
-    started = strict.StrictDateField(label="Infusion start",
-                                     **strict.DATE_RULES["infusion_start_date"])
+    started = strict.StrictDateField(label="Cycle start",
+                                     **strict.DATE_RULES["start_date"])
     zone = strict.StrictTimeZoneField(label="Time zone")
     email = strict.StrictEmailField(label="Email address")
 
@@ -257,8 +257,8 @@ def test_date_of_birth_limits_are_inclusive():
 @pytest.mark.parametrize("value", ["9999-12-31", "0001-01-01",
                                    (date.today() + timedelta(days=3 * 366)).isoformat(),
                                    (date.today() - timedelta(days=6 * 366)).isoformat()])
-def test_infusion_start_within_a_few_years(value):
-    assert _refusal("started", value).startswith("Infusion start:")
+def test_cycle_start_within_a_few_years(value):
+    assert _refusal("started", value).startswith("Cycle start:")
 
 
 @pytest.mark.parametrize("value", ["localtime", "Factory", "UTC", "GMT", "Etc/GMT+5",
@@ -300,7 +300,8 @@ def test_strict_formfield_covers_every_plain_model_field():
     from accounts.models import CareTeam
 
     kinds = {f.name: type(strict.strict_formfield(f)).__name__
-             for f in Patient._meta.get_fields() + CareTeam._meta.get_fields()
+             for f in (Patient._meta.get_fields() + CareTeam._meta.get_fields()
+                       + TreatmentPlan._meta.get_fields())
              if getattr(f, "editable", False) and not f.is_relation and not f.primary_key
              and not f.choices}
     assert kinds["date_of_birth"] == "StrictDateField"

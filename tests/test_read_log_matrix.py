@@ -64,6 +64,8 @@ READS: dict[str, Logs | NotLogged] = {
     "alert_list": Logs("view queue", None),
     "alert_detail": Logs("view alert", "alert"),
     "bag_changes": Logs("view bag changes", "patient"),
+    "treatment_plan": Logs("view treatment plan", "patient"),
+    "clinic_visit_add": Logs("view treatment plan", "patient"),
     # Pages that do not.
     "home": NotLogged("staff are sent on to staff_home (which logs); a patient or "
                       "caregiver sees their own family's list, which is not a read by others"),
@@ -95,6 +97,13 @@ READS: dict[str, Logs | NotLogged] = {
     "two_factor_verify": NotLogged(OWN),
     "two_factor_code": NotLogged(OWN),
     "enrolment_code_create": NotLogged("POST only; names a member of staff, no patient"),
+    "clinic_visit_cancel": NotLogged("POST only; redirects to treatment_plan, which logs"),
+    "calendar_feed_create": NotLogged("POST only; for staff the plan page it shows logs, for "
+                                      "the family it is their own patient"),
+    "calendar_feed_revoke": NotLogged("POST only; redirects to treatment_plan (which logs) "
+                                      "or the family's home"),
+    "calendar_feed": NotLogged("the family's phone, no sign-in: nobody to log (the feed's "
+                               "last_used_at is kept); the path is redacted from logs"),
 }
 # Benchmark-only URLs exist only with HOMELINE_BENCH_VIEWS=1 (portal/bench_views.py).
 BENCH_PREFIX = "bench"
@@ -106,6 +115,7 @@ ADMIN_READS: dict[str, str] = {
     "accounts.caregiverlink": "logs",
     "accounts.invitation": "logs",
     "accounts.accesslog": "logs",
+    "treatment.treatmentcycle": "logs",
     "accounts.careteam": "a team's settings; no patient",
     "accounts.membership": "staff in teams; no patient",
     "auth.group": "permission groups; no patient",
@@ -245,6 +255,7 @@ def _admin_object(world, label: str):
         "accounts.invitation": world["invitation"],
         "accounts.accesslog": AccessLog.objects.create(
             user=world["users"]["nurse"], patient=patient, action="view patient", path="/"),
+        "treatment.treatmentcycle": patient.treatment_plan.cycles.first(),
     }[label]
 
 

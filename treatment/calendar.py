@@ -23,8 +23,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Literal
 
+from django.db.models import QuerySet
+
 from accounts.models import Patient
-from treatment.models import MAX_CYCLES, ClinicVisit, TreatmentCycle
+from treatment.models import MAX_CYCLES, ClinicVisit, TreatmentCycle, TreatmentPlan
 
 # The one place these numbers live (clinical-rules.md, "Treatment calendar and bag
 # changes"); accounts, symptoms, alerts and nursing read them from here.
@@ -197,10 +199,10 @@ def schedule(patient: Patient) -> Schedule | None:
     return schedules([patient.pk]).get(patient.pk)
 
 
-def schedules_between(first: date, last: date) -> dict[int, Schedule]:
-    """{patient id: Schedule} of every plan that may have an infusion day between `first`
-    and `last` (inclusive), in one query. A superset: check days with
-    Schedule.on_infusion / infusion_days. Used by sweeps over all patients.
+def plans_between(first: date, last: date) -> QuerySet[TreatmentPlan]:
+    """The plans that may have an infusion day between `first` and `last` (inclusive), as a
+    lazy queryset (subqueries, no list of ids: it stays one query at any size). A
+    superset: check days with Schedule.on_infusion / infusion_days.
 
     A day D on infusion lies within INFUSION_DAYS of its cycle's start, which lies within
     (MAX_CYCLES - 1) * CYCLE_DAYS of the latest row at or before it; so a plan with no row
@@ -209,8 +211,14 @@ def schedules_between(first: date, last: date) -> dict[int, Schedule]:
     reach = first - timedelta(days=MAX_CYCLES * CYCLE_DAYS)
     recent = TreatmentCycle.objects.filter(start_date__gte=reach).values("plan_id")
     begun = TreatmentCycle.objects.filter(number=1, start_date__lte=last).values("plan_id")
-    return _collect(TreatmentCycle.objects.filter(plan_id__in=recent)
-                    .filter(plan_id__in=begun).values_list(*_ROW))
+    return TreatmentPlan.objects.filter(pk__in=recent).filter(pk__in=begun)
+
+
+def schedules_between(first: date, last: date) -> dict[int, Schedule]:
+    """{patient id: Schedule} of plans_between(first, last), in one query. Used by sweeps
+    over all patients (with plans_between to read the same patients' columns)."""
+    return _collect(TreatmentCycle.objects.filter(plan__in=plans_between(first, last))
+                    .values_list(*_ROW))
 
 
 def position(patient: Patient, day: date) -> Position | None:

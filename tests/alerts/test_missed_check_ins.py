@@ -12,6 +12,7 @@ from alerts.models import Alert, MissedCheckIn
 from alerts.sweeps import missed_check_ins_sweep
 from notifications.models import Delivery, Purpose
 from tests.alerts.conftest import record
+from tests.factories import plan_set
 
 
 def at(year, month, day, hour, minute=0) -> datetime:
@@ -34,8 +35,7 @@ def registered_long_ago(patient) -> None:
 
 @pytest.fixture
 def on_infusion(patient):
-    patient.infusion_start_date = date(2025, 5, 20)  # 2 June is day 14 of 28 on infusion
-    patient.save()
+    plan_set(patient, date(2025, 5, 20))  # 2 June is day 14 of 28 on infusion
     registered_long_ago(patient)
     return patient
 
@@ -52,8 +52,7 @@ def test_the_patient_is_reminded_at_the_cutoff_in_their_time_zone(on_infusion, p
 
 
 def test_a_child_s_caregiver_is_reminded(child, caregiver):
-    child.infusion_start_date = date(2025, 5, 20)
-    child.save()
+    plan_set(child, date(2025, 5, 20))
     registered_long_ago(child)
     sweep_at(at(2025, 6, 2, 19, 0))
     assert reminders() == [("caregiver", caregiver.email)]
@@ -96,8 +95,7 @@ def test_nothing_for_a_day_before_the_patient_was_registered(on_infusion):
 
 
 def test_nothing_on_a_treatment_break(on_infusion):
-    on_infusion.infusion_start_date = date(2025, 4, 25)  # 2 June is day 39: a break
-    on_infusion.save()
+    plan_set(on_infusion, date(2025, 4, 25))  # 2 June is day 39: a break
     sweep_at(at(2025, 6, 2, 19, 0))
     sweep_at(at(2025, 6, 2, 21, 0))
     assert reminders() == []
@@ -105,8 +103,7 @@ def test_nothing_on_a_treatment_break(on_infusion):
 
 
 def test_the_cutoff_follows_the_clock_change_in_spring(on_infusion):
-    on_infusion.infusion_start_date = date(2025, 3, 20)
-    on_infusion.save()
+    plan_set(on_infusion, date(2025, 3, 20))
     # 30 March 2025: London moves to BST at 01:00 UTC, so 20:00 local is 19:00 UTC,
     # whereas the day before 20:00 local was 20:00 UTC.
     sweep_at(at(2025, 3, 29, 19, 0))
@@ -121,8 +118,7 @@ def test_the_cutoff_follows_the_clock_change_in_spring(on_infusion):
 
 
 def test_the_cutoff_follows_the_clock_change_in_autumn(on_infusion):
-    on_infusion.infusion_start_date = date(2025, 10, 20)
-    on_infusion.save()
+    plan_set(on_infusion, date(2025, 10, 20))
     # 26 October 2025: back to GMT at 01:00 UTC; 20:00 local is 20:00 UTC again.
     sweep_at(at(2025, 10, 26, 19, 59))
     assert reminders() == []
@@ -139,3 +135,21 @@ def test_a_patient_abroad_is_reminded_at_the_cutoff_on_their_own_clock(on_infusi
     assert [m.day for m in MissedCheckIn.objects.all()] == [date(2025, 6, 2)]
     assert len(reminders()) == 1
     assert sweep_at(at(2025, 6, 3, 2, 0))[1] == 1  # 22:00 EDT: the team's alert
+
+
+def test_a_late_cycle_keeps_the_break_going_then_its_infusion_days_count(on_infusion):
+    # Cycle 1 from 1 April 2025: break from 29 April; cycle 2 planned for 13 May but moved
+    # to 2 June (late). 1 June is still the break; 2 June is infusion day 1 of cycle 2.
+    plan_set(on_infusion, date(2025, 4, 1), 2, cycle_2=date(2025, 6, 2))
+    sweep_at(at(2025, 6, 1, 19, 0))
+    sweep_at(at(2025, 6, 1, 21, 0))
+    assert not MissedCheckIn.objects.exists()
+    sweep_at(at(2025, 6, 2, 19, 0))
+    assert [m.day for m in MissedCheckIn.objects.all()] == [date(2025, 6, 2)]
+
+
+def test_a_patient_without_a_plan_is_never_reminded(on_infusion):
+    plan_set(on_infusion, None)
+    sweep_at(at(2025, 6, 2, 19, 0))
+    sweep_at(at(2025, 6, 2, 21, 0))
+    assert not MissedCheckIn.objects.exists()

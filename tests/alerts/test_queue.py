@@ -54,7 +54,7 @@ def test_a_row_says_who_what_when_and_how_long(as_user, nurse, caregiver, child)
     assert child.display_name in html
     assert child.hospital_number in html
     assert f"age {child.age}" in html
-    assert "cycle 1 day" in html
+    assert "cycle 1, infusion day 4 of 28" in html  # the factory's plan: started 3 days ago
     assert "Temperature 38.3 °C, at or above 37.5 °C" in html
     assert caregiver.full_name in html
     assert "(a caregiver)" in html
@@ -178,8 +178,9 @@ def test_queue_runs_a_fixed_number_of_queries(nurse, team, open_alerts,
         client.get(reverse("alert_list"))
 
 
-# 11, and 1 for the read log (which of the listed patients this nurse's log already has).
-QUERIES_PER_QUEUE = 12
+# 11, and 1 for the read log (which of the listed patients this nurse's log already has),
+# and 1 for where each listed patient is (treatment.calendar.positions: the plans' cycles).
+QUERIES_PER_QUEUE = 13
 
 
 def test_queue_is_paginated_and_the_poll_keeps_the_page(as_user, nurse, team):

@@ -66,8 +66,9 @@ def test_red_amber_and_sweeps_are_published_to_their_own_queues(own_redis, share
 def test_reminders_go_to_their_own_queue(own_redis, shared_database, patient):
     from datetime import UTC, date, datetime
 
-    patient.infusion_start_date = date(2025, 5, 20)
-    patient.save()
+    from tests.factories import plan_set
+
+    plan_set(patient, date(2025, 5, 20))
     type(patient).objects.filter(pk=patient.pk).update(
         created_at=datetime(2025, 1, 1, tzinfo=UTC))
     with broker(own_redis.url):

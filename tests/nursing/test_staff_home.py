@@ -14,7 +14,7 @@ from django.utils import timezone
 from accounts.models import CareTeam
 from nursing.selectors import links_ending_soon, not_checked_in_today
 from symptoms import services
-from tests.factories import CaregiverLinkFactory, PatientFactory
+from tests.factories import CaregiverLinkFactory, PatientFactory, plan_set
 from triage.validation import parse_check_in
 
 pytestmark = pytest.mark.django_db
@@ -40,8 +40,7 @@ def test_patient_on_infusion_without_a_check_in_today_is_listed(team, patient):
 
 def test_yesterdays_check_in_does_not_count_for_today(team, patient):
     now = datetime(2026, 11, 20, 9, 0, tzinfo=ZoneInfo("Europe/London"))
-    patient.infusion_start_date = date(2026, 11, 15)
-    patient.save()
+    plan_set(patient, date(2026, 11, 15))
     with time_machine.travel(now, tick=False):
         check_in(patient, now - timedelta(hours=10))  # 23:00 the evening before
         assert not_checked_in_today(teams(team), now=now) == [patient]
@@ -50,8 +49,8 @@ def test_yesterdays_check_in_does_not_count_for_today(team, patient):
 def test_today_is_the_patients_own_day(team, patient):
     # 03:00 in London is still the evening before in New York.
     patient.time_zone = "America/New_York"
-    patient.infusion_start_date = date(2026, 11, 15)
     patient.save()
+    plan_set(patient, date(2026, 11, 15))
     london_3am = datetime(2026, 11, 20, 3, 0, tzinfo=ZoneInfo("Europe/London"))
     with time_machine.travel(london_3am, tick=False):
         check_in(patient, london_3am - timedelta(hours=2))  # 20:00 in New York, the 19th
@@ -59,8 +58,7 @@ def test_today_is_the_patients_own_day(team, patient):
 
 
 def test_patients_on_a_treatment_break_are_not_listed(team, patient):
-    patient.infusion_start_date = date.today() - timedelta(days=30)  # day 31: the break
-    patient.save()
+    plan_set(patient, date.today() - timedelta(days=30))  # day 31: the break
     assert not_checked_in_today(teams(team)) == []
 
 
@@ -90,6 +88,7 @@ def test_staff_home_query_count_does_not_grow(as_user, nurse, team, extra,
         check_in(link.patient, timezone.now() - timedelta(days=1))
     client = as_user(nurse)
     client.get(reverse("staff_home"))
-    # The same at 2 and at 40 patients; one of them asks the read log what it already has.
-    with django_assert_num_queries(12):
+    # The same at 2 and at 40 patients; one of them asks the read log what it already has,
+    # two read the treatment plans' cycle rows (the list's positions, who is on infusion).
+    with django_assert_num_queries(14):
         client.get(reverse("staff_home"))

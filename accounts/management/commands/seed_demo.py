@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import base64
 import secrets
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 
+from django.apps import apps
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
@@ -68,17 +69,27 @@ class Command(BaseCommand):
         person("nurse@example.org", "Nia Nurse", Role.NURSE)
         sam = person("sam@example.org", "Sam Patel", Role.PATIENT)
         rosa = person("rosa@example.org", "Rosa Jones", Role.CAREGIVER)
-        Patient.objects.create(
+        sam_record = Patient.objects.create(
             care_team=team, user=sam, display_name="Sam Patel",
             date_of_birth=date(1968, 4, 2), hospital_number="HD-100234",
-            infusion_start_date=today - timedelta(days=5), planned_cycles=2,
         )
+        _plan(sam_record, today - timedelta(days=5), planned_cycles=2)
         maya = Patient.objects.create(
             care_team=team, display_name="Maya Jones",
             # About seven years old (not replace(year=...), which fails on 29 February).
             date_of_birth=today - timedelta(days=7 * 365 + 40),
             hospital_number="HD-200871",
-            infusion_start_date=today - timedelta(days=12), planned_cycles=2,
         )
+        _plan(maya, today - timedelta(days=12), planned_cycles=2)
         CaregiverLink.objects.create(caregiver=rosa, patient=maya, relationship="mother")
         return printed
+
+
+def _plan(patient: Patient, start: date, *, planned_cycles: int) -> None:
+    """A treatment plan whose cycle 1 starts on `start`. Through the app registry: accounts
+    may not import the treatment app (tests/test_architecture.py), but the demo needs one."""
+    plan = apps.get_model("treatment", "TreatmentPlan").objects.create(
+        patient=patient, planned_cycles=planned_cycles, bag_hours=48,
+        usual_change_time=time(10, 0))
+    apps.get_model("treatment", "TreatmentCycle").objects.create(
+        plan=plan, number=1, start_date=start)
