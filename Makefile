@@ -32,6 +32,8 @@ migrate: install
 run: migrate
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/python manage.py seed_demo
+	# Queues declared once, before several workers race to create them (portal/broker_prepare.py).
+	$(BIN)/python -m portal.broker_prepare
 	@echo "Homeline on http://127.0.0.1:$(PORT)/  (Ctrl-C stops web, workers and beat)"
 	# Links in alert emails and SMS point at this server unless SITE_URL says otherwise.
 	SITE_URL="$${SITE_URL:-http://127.0.0.1:$(PORT)}" PATH="$(CURDIR)/$(BIN):$$PATH" \
