@@ -13,7 +13,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _prepare(broker: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "CELERY_BROKER_URL": f"sqla+sqlite:///{broker}", "DJANGO_ENV": "development"}
+    env = {**os.environ, "CELERY_BROKER_URL": f"sqla+sqlite:///{broker}",
+           "DJANGO_ENV": "development"}
     env.pop("REDIS_URL", None)
     return subprocess.run([sys.executable, "-m", "portal.broker_prepare"], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=120, check=False)

@@ -138,6 +138,14 @@ def parse_check_in(data: Mapping[str, object]) -> CheckInData:
         errors["temperature_f"] = (
             "give the temperature once, either temperature_c or temperature_f, not both"
         )
+    if values.get("ice_score") is not None and values.get("capd_score") is not None:
+        # One check-in carries one neurological check, chosen by age (clinical-rules.md,
+        # "The neurological self-check"); the database stores one tool per check-in, so
+        # accepting both here would grade a check-in that can never be saved.
+        errors["capd_score"] = (
+            "give one neurological check, either ice_score (aged 12 or over) or capd_score "
+            "(under 12), not both"
+        )
     if errors:
         raise CheckInInvalid(errors)
 

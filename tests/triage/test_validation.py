@@ -329,7 +329,7 @@ FULL_CHECK_IN = {
     "symptoms": {"headache": 2}, "stools_above_baseline": 0,
     "diarrhoea_with_blood": False, "vomiting_episodes_24h": 1,
     "unable_to_keep_fluids": False, "pump": "running", "spo2": 97,
-    "systolic_bp": 118, "heart_rate": 88, "ice_score": 9, "capd_score": 0, "worry": 2,
+    "systolic_bp": 118, "heart_rate": 88, "ice_score": 9, "worry": 2,
     "notes": "ok",
 }
 
@@ -342,7 +342,7 @@ def test_full_check_in_is_parsed_to_canonical_types():
         antipyretic_last_6h=True, feels_suddenly_unwell=False, symptoms={"headache": 2},
         stools_above_baseline=0, diarrhoea_with_blood=False, vomiting_episodes_24h=1,
         unable_to_keep_fluids=False, pump="running", spo2=97, systolic_bp=118,
-        heart_rate=88, ice_score=9, capd_score=0, worry=2, notes="ok",
+        heart_rate=88, ice_score=9, worry=2, notes="ok",
     )
 
 
@@ -365,13 +365,24 @@ def test_v2_score_alone_is_a_check_in_and_zero_is_kept(field):
     assert getattr(parse_check_in({field: 0}), field) == 0
 
 
-def test_canonical_dict_carries_the_v2_fields():
-    check_in = parse_check_in({"ice_score": 0, "capd_score": 12, "worry": 3})
+@pytest.mark.parametrize("given", [{"ice_score": 0, "worry": 3}, {"capd_score": 12, "worry": 0}])
+def test_canonical_dict_carries_the_v2_fields(given):
+    check_in = parse_check_in(given)
 
     data = json.loads(json.dumps(to_canonical_dict(check_in)))
 
-    assert data == {"ice_score": 0, "capd_score": 12, "worry": 3}
+    assert data == given
     assert parse_check_in(data) == check_in
+
+
+def test_an_ice_score_and_a_capd_score_together_are_refused_naming_the_field():
+    # One check-in is one neurological check, chosen by age; a check-in carrying both could
+    # be graded but never stored (one tool per stored check-in): refused before either.
+    with pytest.raises(CheckInInvalid) as refused:
+        parse_check_in({"temperature_c": 38.2, "ice_score": 5, "capd_score": 12})
+
+    assert "ice_score" in refused.value.errors["capd_score"]
+    assert "not both" in refused.value.errors["capd_score"]
 
 
 def test_canonical_dict_leaves_no_field_of_the_check_in_out():
@@ -379,6 +390,10 @@ def test_canonical_dict_leaves_no_field_of_the_check_in_out():
     # exports and by the resend comparison.
     from dataclasses import fields
 
-    full = parse_check_in(FULL_CHECK_IN)
+    every = {f.name for f in fields(CheckInData)}
+    with_ice = parse_check_in(FULL_CHECK_IN)
+    with_capd = parse_check_in({**FULL_CHECK_IN, "ice_score": None, "capd_score": 0})
 
-    assert set(to_canonical_dict(full)) == {f.name for f in fields(CheckInData)}
+    # One neurological check per check-in: each tool's record carries all but the other.
+    assert set(to_canonical_dict(with_ice)) == every - {"capd_score"}
+    assert set(to_canonical_dict(with_capd)) == every - {"ice_score"}
