@@ -25,11 +25,17 @@ SESSION_KEY = "homeline_last_activity"
 
 # A check-in posted by a session that had idled out is not saved (the timeout protects
 # shared phones), but its answers are kept in the fresh, signed-out session for the same
-# user, so that they come back pre-filled after signing in (symptoms/views.py). Shape:
-# {"user_id": int, "patient_id": int, "kept_at": float (epoch s), "fields": {name: [str]}}.
+# user, so that they come back pre-filled, on the page they were sent from, after signing in
+# (symptoms/views.py). Shape: {"user_id": int, "patient_id": int, "page": a URL name of
+# CHECK_IN_URL_NAMES, "kept_at": float (epoch s), "fields": {name: [str]}}.
 KEPT_CHECK_IN_KEY = "homeline_kept_check_in"
 KEPT_CHECK_IN_SECONDS = 2 * 60 * 60
-CHECK_IN_URL_NAME = "check_in_new"
+# The daily check-in and the neuro-only check-in (whose one-tap "cannot be woken" is an
+# emergency: losing it to the timeout is the worst case).
+CHECK_IN_URL_NAMES = ("check_in_new", "check_in_neuro")
+# Kept answers from before pages were recorded (sessions older than this field) were the
+# daily form's, the only page kept then.
+DEFAULT_CHECK_IN_PAGE = "check_in_new"
 
 
 def _no_view(request: HttpRequest) -> HttpResponse:  # pragma: no cover - never called
@@ -37,24 +43,27 @@ def _no_view(request: HttpRequest) -> HttpResponse:  # pragma: no cover - never 
 
 
 def posted_check_in(request: HttpRequest, *, check_csrf: bool = True) -> dict[str, object] | None:
-    """The answers of a check-in form POST, as {"patient_id": int, "fields": {name: [str]}},
-    or None if this request is not a genuine check-in POST (another page, or one that fails
-    Django's CSRF check: a forged post must never pre-fill anybody's form). check_csrf=False
-    only for a caller that has made its own same-origin check (symptoms.views.csrf_failure)."""
+    """The answers of a check-in form POST (the daily or the neuro-only page), as
+    {"page": its URL name (one of CHECK_IN_URL_NAMES), "patient_id": int,
+    "fields": {name: [str]}}, or None if this request is not a genuine check-in POST
+    (another page, or one that fails Django's CSRF check: a forged post must never pre-fill
+    anybody's form). check_csrf=False only for a caller that has made its own same-origin
+    check (symptoms.views.csrf_failure)."""
     if request.method != "POST":
         return None
     try:
         match = resolve(request.path_info)
     except Resolver404:
         return None
-    if match.url_name != CHECK_IN_URL_NAME:
+    if match.url_name not in CHECK_IN_URL_NAMES:
         return None
     if check_csrf and CsrfViewMiddleware(_no_view).process_view(
             request, _no_view, (), {}) is not None:
         return None
     fields = {name: request.POST.getlist(name) for name in request.POST
               if name != "csrfmiddlewaretoken"}
-    return {"patient_id": int(match.kwargs["patient_id"]), "fields": fields}
+    return {"page": match.url_name, "patient_id": int(match.kwargs["patient_id"]),
+            "fields": fields}
 
 
 def keep_check_in(request: HttpRequest, user_id: int, posted: dict[str, object]) -> None:
@@ -63,13 +72,17 @@ def keep_check_in(request: HttpRequest, user_id: int, posted: dict[str, object])
     request.session[KEPT_CHECK_IN_KEY] = {**posted, "user_id": user_id, "kept_at": time.time()}
 
 
-def kept_check_in(request: HttpRequest, patient_id: int) -> dict[str, list[str]] | None:
-    """Takes (removes) the answers kept for the signed-in user and this patient, or None.
-    Answers kept for another user, or older than KEPT_CHECK_IN_SECONDS, are dropped."""
+def kept_check_in(request: HttpRequest, patient_id: int,
+                  page: str = DEFAULT_CHECK_IN_PAGE) -> dict[str, list[str]] | None:
+    """Takes (removes) the answers kept for the signed-in user, this patient and this page
+    (a URL name of CHECK_IN_URL_NAMES), or None. Answers kept for another page or patient
+    are left for it; answers older than KEPT_CHECK_IN_SECONDS are dropped (and answers
+    kept for another user are dropped by IdleTimeoutMiddleware before any view runs)."""
     kept = request.session.get(KEPT_CHECK_IN_KEY)
     if not isinstance(kept, dict):
         return None
-    if kept.get("user_id") != request.user.pk or kept.get("patient_id") != patient_id:
+    if (kept.get("user_id") != request.user.pk or kept.get("patient_id") != patient_id
+            or kept.get("page", DEFAULT_CHECK_IN_PAGE) != page):
         return None
     del request.session[KEPT_CHECK_IN_KEY]
     if time.time() - float(kept.get("kept_at", 0)) > KEPT_CHECK_IN_SECONDS:

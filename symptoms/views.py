@@ -81,10 +81,9 @@ def _check_in_page(request: HttpRequest, patient_id: int, *, neuro_only: bool) -
     record_read(request, patient, "open check-in form")
     # Someone logging for another person is asked about them, not about "I".
     about = None if patient.user_id == request.user.pk else patient.display_name
-    # Answers kept after the idle timeout are the daily form's (accounts.middleware keeps
-    # only its posts): the neuro-only page leaves them for it.
-    kept = (kept_check_in(request, patient.pk)
-            if request.method == "GET" and not neuro_only else None)
+    # Answers kept after the idle timeout come back on the page they were sent from.
+    page_name = "check_in_neuro" if neuro_only else "check_in_new"
+    kept = kept_check_in(request, patient.pk, page_name) if request.method == "GET" else None
     sent = kept if kept else (request.POST if request.method == "POST" else None)
     options = {
         "time_zone": patient.time_zone, "about": about, "neuro_only": neuro_only,
@@ -127,6 +126,9 @@ def _check_in_page(request: HttpRequest, patient_id: int, *, neuro_only: bool) -
             "on_behalf": request.user.is_care_staff,
             "care_line": care_line(patient.care_team),
             "restored": bool(kept),
+            # The last thing done before the timeout was the emergency tap ("cannot be
+            # woken"): the emergency advice comes first (clinical-rules.md, `emergency`).
+            "kept_unresponsive": bool(kept and kept.get("neuro_unresponsive")),
         },
         status=400 if form.is_bound and not form.is_valid() else 200,
     )
@@ -145,7 +147,7 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
         posted = posted_check_in(request, check_csrf=False)
         if posted is not None:
             # Only a check-in page's own path is offered as a link (never a path as sent).
-            retry_url = reverse("check_in_new", args=[posted["patient_id"]])
+            retry_url = reverse(str(posted["page"]), args=[posted["patient_id"]])
             origin = request.META.get("HTTP_ORIGIN")
             if origin is not None and origin == f"{request.scheme}://{request.get_host()}":
                 user = request.user
