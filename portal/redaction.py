@@ -50,7 +50,10 @@ _SECRET_PATHS = re.compile(
     rf"|(?P<ihead>{_SEP}(?:{_word('invitation')}|{_word('invite')}){_SEP})(?P<itoken>{_SEGMENT})"
     # A family's calendar feed (/calendar/<token>.ics, treatment/feed_views.py): a phone
     # fetches it without signing in, so the token is the only key.
-    rf"|(?P<fhead>{_SEP}{_word('calendar')}{_SEP})(?P<ftoken>{_SEGMENT})"
+    rf"|(?P<fhead>{_SEP}{_word('calendar')}{_SEP})(?P<ftoken>{_SEGMENT})",
+    # In any letter case: "/CALENDAR/<token>.ics" is a 404, but the token in it is still the
+    # family's (a phone or a person retyping the link), so it never reaches a log either.
+    re.IGNORECASE,
 )
 # Cheap test before the regex: every secret path has one of these in some spelling.
 _HINTS = ("reset", "invit", "calendar", "%")
@@ -79,7 +82,7 @@ def redact(text: str) -> str:
     "/accounts/%69nvitation/Xy_12/" -> "/accounts/%69nvitation/[redacted]/" (names and
     separators are recognised percent-encoded too). Other text is returned unchanged.
     Never raises for a str."""
-    if not any(hint in text for hint in _HINTS):
+    if not any(hint in text.lower() for hint in _HINTS):
         return text
     return _SECRET_PATHS.sub(_replace, text)
 

@@ -46,17 +46,18 @@ http {{
     map $uri $homeline_path {{
         "~^(?<a>.*/reset/)[^/]+/[^/]+(?<b>.*)$" "${{a}}[redacted]/[redacted]${{b}}";
         "~^(?<c>.*/invit(?:ation|e)/)[^/]+(?<d>.*)$" "${{c}}[redacted]${{d}}";
+        "~*^(?<f>.*/calendar/)[^/]+(?<g>.*)$" "${{f}}[redacted]${{g}}";
         "~%" "/[redacted]";
         default $uri;
     }}
     map $args $homeline_args {{
         "" "";
-        "~*(?:%|reset|invit)" "?[redacted]";
+        "~*(?:%|reset|invit|calendar)" "?[redacted]";
         default "?$args";
     }}
     map $http_referer $homeline_referer {{
-        "~*^(?<e>[a-z]+://[^/]*)/.*(?:%|reset|invit)" "${{e}}/[redacted]";
-        "~*(?:%|reset|invit)" "[redacted]";
+        "~*^(?<e>[a-z]+://[^/]*)/.*(?:%|reset|invit|calendar)" "${{e}}/[redacted]";
+        "~*(?:%|reset|invit|calendar)" "[redacted]";
         default $http_referer;
     }}
     log_format homeline '$remote_addr [$time_local] "$request_method $homeline_path$homeline_args" '

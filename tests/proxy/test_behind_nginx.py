@@ -107,6 +107,11 @@ def test_no_token_in_any_log_or_address(stack, patient):
     invitation = browser.get(f"/accounts/invitation/{TOKEN}/")
     assert invitation.header("Referrer-Policy") == "no-referrer"
     browser.get("/accounts/login/", Referer=f"https://x.example/accounts/invitation/{TOKEN}/")
+    # A family's calendar feed URL is a bearer token too (phones fetch it without signing
+    # in), written plainly, percent-encoded and in capitals, and as a Referer.
+    for feed in (f"/calendar/{TOKEN}.ics", f"/%63alendar/{TOKEN}.ics", f"/CALENDAR/{TOKEN}.ics"):
+        assert browser.get(feed).status == 404
+    browser.get("/accounts/login/", Referer=f"https://x.example/calendar/{TOKEN}.ics")
     logs = {name: wait_for_log(stack.tmp / name, "/accounts/login/")
             for name in ("gunicorn-access.log", "nginx-access.log")}
     for name, text in logs.items():

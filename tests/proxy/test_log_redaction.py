@@ -44,6 +44,11 @@ TOKEN = "c0ffee-5ecret7oken9"
     (f"/accounts/login/?next=%252Faccounts%252Fr%2565set%252FMQ%252F{TOKEN}",
      "/accounts/login/?next=%252Faccounts%252Fr%2565set%252F[redacted]%252F[redacted]"),
     ("/patients/%31%32/", "/patients/%31%32/"),
+    # A family's calendar feed, in any letter case (a retyped link still carries the token).
+    (f"/calendar/{TOKEN}.ics", "/calendar/[redacted]"),
+    (f"GET /CALENDAR/{TOKEN}.ics HTTP/1.1", "GET /CALENDAR/[redacted] HTTP/1.1"),
+    (f"/%63alendar/{TOKEN}.ics", "/%63alendar/[redacted]"),
+    (f"/Accounts/Invitation/{TOKEN}/", "/Accounts/Invitation/[redacted]/"),
 ])
 def test_redact(text, expected):
     assert redact(text) == expected
