@@ -16,6 +16,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.http import require_safe
 
+from accounts.access import patients_for
 from treatment.feeds import feed_calendar
 from treatment.models import CalendarFeed
 from treatment.services import token_digest
@@ -31,9 +32,12 @@ def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
     """The feed as text/calendar; 404 for a revoked or unknown token."""
     if len(token) > TOKEN_MAX_CHARS:
         raise Http404("No such calendar.")
-    feed = (CalendarFeed.objects.select_related("patient__care_team")
+    feed = (CalendarFeed.objects.select_related("patient__care_team", "created_by")
             .filter(token_digest=token_digest(token), revoked_at__isnull=True).first())
-    if feed is None:
+    # A feed is its maker's view of the patient: it ends when their access does (a
+    # caregiver's link ends, a nurse leaves the team, an account is closed), checked at
+    # every fetch like every page, and answers exactly as an unknown token.
+    if feed is None or not patients_for(feed.created_by).filter(pk=feed.patient_id).exists():
         raise Http404("No such calendar.")
     now = timezone.now()
     if feed.last_used_at is None or feed.last_used_at < now - LAST_USED_EVERY:
