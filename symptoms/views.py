@@ -62,9 +62,16 @@ def _neuro_tool_for_form(patient, sent: object, *, neuro_only: bool) -> str:
     were sent anyway (a check opened before another one was saved is not thrown away)."""
     today = patient.local_today()
     tool = neuro.neuro_tool_for_age(patient.age_on(today))
+    names = list(sent or ())
+    # Answers sent to one tool are scored as that tool, whatever today's age says: a CAPD
+    # opened the evening before a 12th birthday and sent after midnight must be graded as
+    # answered, never dropped as "not done" (trial: it was, and the result was green).
+    sent_tools = {name for name, prefix in (("ice", "ice_"), ("capd", "capd_"))
+                  if any(sent_name.startswith(prefix) for sent_name in names)}
+    if len(sent_tools) == 1:
+        return sent_tools.pop()
     if neuro_only:
         return tool
-    names = list(sent or ())
     if any(name.startswith(NEURO_PREFIXES) or name == "neuro_unresponsive" for name in names):
         return tool
     if calendar.on_infusion(patient, today) and not neuro_check_done_on(patient, today):
