@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
@@ -169,8 +170,10 @@ def clinic_visit_cancel(request: HttpRequest, visit_id: int) -> HttpResponse:
 
 # Feeds: staff and the family -----------------------------------------------------------------
 
-def _feed_url(request: HttpRequest, token: str) -> str:
-    return request.build_absolute_uri(reverse("calendar_feed", args=[token]))
+def _feed_url(token: str) -> str:
+    # From SITE_URL, never from the request's Host header, which a client picks among
+    # ALLOWED_HOSTS: the link carries the token (docs/security.md, "Links in emails").
+    return settings.SITE_URL + reverse("calendar_feed", args=[token])
 
 
 @login_required
@@ -179,7 +182,7 @@ def calendar_feed_create(request: HttpRequest, patient_id: int) -> HttpResponse:
     """A new feed; its URL is shown once, on this response (never in a redirect)."""
     patient = access.patient_for(request.user, patient_id)
     _, token = services.feed_create(patient=patient, by=request.user)
-    url = _feed_url(request, token)
+    url = _feed_url(token)
     if request.user.is_care_staff:
         record_read(request, patient, "view treatment plan")
         return _plan_page(request, patient, new_feed_url=url)

@@ -55,3 +55,15 @@ def test_a_feed_stops_when_its_makers_account_is_closed(client, request, maker):
     user.is_active = False
     user.save()
     assert client.get(path).status_code == 404
+
+
+@pytest.mark.parametrize("host", ["evil.example"])
+def test_the_new_feed_link_follows_site_url_not_the_host_header(as_user, patient, settings,
+                                                                host):
+    settings.ALLOWED_HOSTS = ["*"]
+    settings.SITE_URL = "https://homeline.example.org"
+    response = as_user(patient.user).post(reverse("calendar_feed_create", args=[patient.pk]),
+                                          HTTP_HOST=host, follow=True)
+    url = response.context["url"]
+    assert url.startswith("https://homeline.example.org/calendar/")
+    assert host not in response.content.decode()
