@@ -61,7 +61,10 @@ class NeuroCheck:
     `beyond_baseline` True when the total is on the wrong side of it (ICE below, CAPD 3 or
     more above); `unresponsive` the one-tap "cannot be woken or does not respond";
     `missed` the ICE tasks missed, in words; `items` every item as answered, empty when
-    the total came without its items (the `triage` command, an API).
+    the total came without its items (the `triage` command, an API); `answered` how many
+    items were answered and `incomplete` True when the family stopped part-way (the total
+    is then a bound: ICE at most, CAPD at least; triage.neuro.ice_bound / capd_bound);
+    `badge` the neuro finding stored on the check-in, in words ("" if none fired).
     """
 
     tool: str
@@ -73,11 +76,19 @@ class NeuroCheck:
     unresponsive: bool
     missed: tuple[str, ...]
     items: tuple[NeuroItem, ...]
+    answered: int = 0
+    incomplete: bool = False
+    badge: str = ""
 
     @property
     def summary(self) -> str:
-        """One line: "ICE score 7 of 10 (baseline 10)"."""
+        """One line: "ICE score 7 of 10 (baseline 10)"; for a check stopped part-way
+        "ICE score incomplete: 6 of 10 answered, score at most 8 (baseline 10)"."""
         score = "not scored" if self.total is None else f"{self.total} of {self.maximum}"
+        if self.incomplete and self.total is not None:
+            bound = "at most" if self.tool == "ice" else "at least"
+            score = (f"incomplete: {self.answered} of {len(self.items)} answered, "
+                     f"score {bound} {self.total}")
         baseline = ("baseline not recorded" if self.baseline is None
                     else f"baseline {self.baseline}")
         return f"{self.name} {score} ({baseline})"
@@ -146,10 +157,30 @@ def neuro_check(check_in) -> NeuroCheck | None:
     answers = stored.get("answers") if isinstance(stored.get("answers"), dict) else {}
     unresponsive = stored.get("unresponsive") is True
     check = (_ice if tool == "ice" else _capd)(check_in, answers, unresponsive)
+    check = replace(check, answered=sum(1 for item in check.items if item.points is not None),
+                    incomplete=stored.get("incomplete") is True,
+                    badge=_finding_badge(check_in))
     if not answers and not unresponsive:
         # A total given without its items: say so rather than list ten "no answer"s.
         check = replace(check, items=(), missed=())
     return check
+
+
+# The neuro findings as the nurse's badge, the most severe first (clinical-rules.md, "The
+# neurological self-check"): read from the findings stored with the check-in, so the badge
+# is what the rules decided then, never a re-computation against today's baseline.
+FINDING_BADGES = (
+    ("neuro_ice_severe", "2 or less: emergency"),
+    ("neuro_ice", "below baseline"),
+    ("neuro_capd", "9 or more: possible delirium"),
+    ("neuro_capd_rise", "3 or more above baseline"),
+)
+
+
+def _finding_badge(check_in) -> str:
+    findings = check_in.findings if isinstance(check_in.findings, list) else []
+    fired = {f.get("rule") for f in findings if isinstance(f, dict)}
+    return next((words for rule, words in FINDING_BADGES if rule in fired), "")
 
 
 def worry_words(worry: int | None) -> str | None:

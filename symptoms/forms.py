@@ -413,11 +413,12 @@ class NeuroCheckFields:
     scored here: triage.neuro adds up the points (ice_total, capd_total) and reduces
     "cannot be woken" to its emergency record.
 
-    The check is done whole or not at all: no item answered is "not done" (the family
-    skipped it; only the neuro-only page requires it); some answered and some not is
-    refused, each missing item named on its own field. Item answers are kept in
-    `form.neuro_items` ({"tool", "answers", "unresponsive"}; ICE answers True/False, CAPD
-    answers 0-4) for symptoms.services.check_in_record to store beside the total.
+    No item answered is "not done" (the family skipped it; only the neuro-only page
+    requires an answer); some answered and some not is saved as an incomplete check,
+    scored on what is certain (clean()). Item answers are kept in `form.neuro_items`
+    ({"tool", "answers", "unresponsive"}, plus "incomplete": True for a check stopped
+    part-way; ICE answers True/False, CAPD answers 0-4) for
+    symptoms.services.check_in_record to store beside the total.
     """
 
     def __init__(self, form: CheckInForm, tool: str, about: str | None) -> None:
@@ -428,9 +429,14 @@ class NeuroCheckFields:
         self.about = about
         self.names: list[str] = []
         if tool == "ice":
+            pictures = [task for task in neuro.ICE_TASKS if task.picture]
             for task in neuro.ICE_TASKS:
                 # The caregiver ticks whether the picture was named, never sees its name.
-                self._add(f"ice_{task.code}", task.prompt,
+                # The three naming tasks share one prompt: "Picture 1 of 3" tells them
+                # apart in the labels and the error summary.
+                label = (f"Picture {pictures.index(task) + 1} of {len(pictures)}: "
+                         f"{task.prompt}" if task.picture else task.prompt)
+                self._add(f"ice_{task.code}", label,
                           NAMED_CHOICES if task.picture else ICE_CHOICES)
         else:
             choices = [(str(n), sentence_case(words))
@@ -465,30 +471,32 @@ class NeuroCheckFields:
 
     def clean(self, data: dict[str, object], *, required: bool) -> dict[str, object]:
         """The canonical total ({"ice_score": n} or {"capd_score": n}), or {} when the check
-        was skipped. Adds an error on each unanswered item of a partly done check (or of
-        every item when `required`)."""
+        was skipped (nothing answered; an error on every item when `required`).
+
+        A check stopped part-way never holds up the rest of the check-in (clinical-rules.md:
+        a check-in that passes validation "is always saved, graded and alerted"): its
+        answers are kept with "incomplete": True and the total is what is certain from them,
+        triage.neuro.ice_bound (at most) or capd_bound (at least)."""
         answers: dict[str, object] = {}
-        missing: list[str] = []
         for name, item in zip(self.names, self.items, strict=True):
             raw = data.get(name)
             if raw in (None, ""):
-                missing.append(name)
-            elif self.tool == "ice":
-                answers[item.code] = raw == "1"
-            else:
-                answers[item.code] = int(str(raw))
-        if not answers and not required:
+                continue
+            answers[item.code] = raw == "1" if self.tool == "ice" else int(str(raw))
+        if not answers:
+            if required:
+                for name in self.names:
+                    self.form.add_error(name, "Answer this question of the check.")
             return {}  # not done: the family skipped the check
-        for name in missing:
-            self.form.add_error(name, "Answer this question of the check"
-                                + ("." if required else ", or leave the whole check empty "
-                                                        "to skip it."))
-        if missing:
-            return {}
+        incomplete = len(answers) < len(self.names)
         self.form.neuro_items = {"tool": self.tool, "answers": answers, "unresponsive": False}
+        if incomplete:
+            self.form.neuro_items["incomplete"] = True
         if self.tool == "ice":
-            return {"ice_score": neuro.ice_total(answers)}
-        return {"capd_score": neuro.capd_total(answers)}
+            bound = neuro.ice_bound(answers) if incomplete else neuro.ice_total(answers)
+            return {"ice_score": bound}
+        bound = neuro.capd_bound(answers) if incomplete else neuro.capd_total(answers)
+        return {"capd_score": bound}
 
     def unresponsive_items(self) -> dict[str, object]:
         """The items stored for "cannot be woken or does not respond": none asked."""

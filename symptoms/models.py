@@ -138,6 +138,16 @@ class CheckIn(models.Model):
         "ice_score", "capd_score", "worry",
     )
 
+    @property
+    def recorded_as_words(self) -> str:
+        """Who recorded the check-in, as the pages show it: "on the patient's account"
+        (sent from the patient's own login: the phone may have been in someone else's
+        hands, e.g. an adult who "cannot be woken" did not tap that button), else the
+        RecordedAs words ("a caregiver", "a nurse, after a phone call")."""
+        if self.recorded_as == RecordedAs.PATIENT:
+            return "on the patient's account"
+        return str(self.get_recorded_as_display())
+
     def to_data(self) -> CheckInData:
         """This check-in in the canonical vocabulary, as the rule engine reads it."""
         return CheckInData(

@@ -217,10 +217,24 @@ def _recorded_answers(check_in: CheckIn, about: str | None) -> list[str]:
     for name, words in _NUMBER_LINES:
         value = getattr(check_in, name)
         if value is not None:
-            lines.append(words.format(value))
+            lines.append(_incomplete_check_line(check_in, name) or words.format(value))
     if check_in.worry is not None:
         lines.append(f"How worried: {WORRY_LABELS.get(check_in.worry, check_in.worry)}")
     return lines
+
+
+def _incomplete_check_line(check_in: CheckIn, name: str) -> str:
+    """For a neuro check stopped part-way, the line saying so and what was sent ("" for a
+    finished one): its total is a bound (triage.neuro.ice_bound / capd_bound)."""
+    items = check_in.neuro_items if isinstance(check_in.neuro_items, dict) else {}
+    if name not in ("ice_score", "capd_score") or items.get("incomplete") is not True:
+        return ""
+    answered = len(items.get("answers") or {})
+    if name == "ice_score":
+        return (f"Thinking check not finished: {answered} of {len(neuro.ICE_TASKS)} tasks "
+                f"answered and sent, score at most {check_in.ice_score} of {ICE_MAX}")
+    return (f"Behaviour check not finished: {answered} of {len(neuro.CAPD_ITEMS)} questions "
+            f"answered and sent, score at least {check_in.capd_score} of {CAPD_MAX}")
 
 
 def _plain_findings(check_in: CheckIn, about: str | None) -> list[str]:

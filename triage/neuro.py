@@ -16,7 +16,9 @@ any other field. Which tool is used depends on the patient's age on the day
   (UNRESPONSIVE, unresponsive_record, with_unresponsive).
 
 Answers are refused (NeuroAnswersInvalid, a ValueError naming each task or item) when one
-is missing, unknown or of the wrong type: a partial check is not a low score.
+is missing, unknown or of the wrong type: a partial check is not a low score. A check
+stopped part-way is judged on what is certain from its answers: ice_bound() (the highest
+ICE score still reachable) and capd_bound() (the CAPD total already reached).
 """
 
 from __future__ import annotations
@@ -108,13 +110,7 @@ def ice_total(answers: Mapping[str, bool]) -> int:
     task and each answer that is not True or False (1, "yes" are refused, not read).
     Source: clinical-rules.md, "The neurological self-check" (Lee 2019).
     """
-    errors = _unknown_and_missing(answers, ICE_TASKS_BY_CODE, "task")
-    for task in ICE_TASKS:
-        if task.code in answers and not isinstance(answers[task.code], bool):
-            errors[task.code] = "the answer must be true (right) or false (wrong)"
-    if errors:
-        raise NeuroAnswersInvalid(errors)
-    return sum(task.points for task in ICE_TASKS if answers[task.code] is True)
+    return _ice_sum(answers, whole=True)
 
 
 # CAPD ----------------------------------------------------------------------------------
@@ -184,30 +180,78 @@ def capd_total(answers: Mapping[str, int]) -> int:
     whole number 0-4. Source: clinical-rules.md, "The neurological self-check" (Traube
     2014).
     """
-    errors = _unknown_and_missing(answers, CAPD_ITEMS_BY_CODE, "item")
+    return _capd_sum(answers, whole=True)
+
+
+# A check stopped part-way ----------------------------------------------------------------
+
+
+def ice_bound(answers: Mapping[str, bool]) -> int:
+    """The highest ICE score 0-10 a check stopped part-way could still reach: the points
+    of the tasks answered right plus the points of every task not answered.
+
+    `answers` maps some task codes to True (right) or False (wrong); missing tasks are
+    allowed. A lower ICE score is worse, so this is the least severe total consistent with
+    the answers: a rule judging it fires only if it would fire whatever the missing
+    answers are (two wrong -> at most 8 -> neuro_ice is certain). Raises
+    NeuroAnswersInvalid for an unknown task or an answer that is not True or False.
+    Source: clinical-rules.md, "The neurological self-check" (Lee 2019); a partial check
+    is saved, never refused (the check-in "is always saved, graded and alerted").
+    """
+    return _ice_sum(answers, whole=False)
+
+
+def capd_bound(answers: Mapping[str, int]) -> int:
+    """The lowest CAPD total 0-32 a check stopped part-way has already reached: the points
+    of the items answered; an item not answered counts 0 (its least-scoring answer:
+    "always" for the reversed items 1-4, "never" for items 5-8).
+
+    `answers` maps some item codes to 0 (never) .. 4 (always); missing items are allowed.
+    A higher CAPD is worse, so this is the least severe total consistent with the answers
+    (the first three items "never" -> at least 12 -> neuro_capd is certain). Raises
+    NeuroAnswersInvalid for an unknown item or an answer that is not a whole number 0-4.
+    Source: clinical-rules.md, "The neurological self-check" (Traube 2014).
+    """
+    return _capd_sum(answers, whole=False)
+
+
+def _ice_sum(answers: Mapping[str, bool], *, whole: bool) -> int:
+    # A task not answered counts as right: only reached when `whole` is False (ice_bound).
+    errors = (_unknown_and_missing if whole else _unknown)(answers, ICE_TASKS_BY_CODE, "task")
+    for task in ICE_TASKS:
+        if task.code in answers and not isinstance(answers[task.code], bool):
+            errors[task.code] = "the answer must be true (right) or false (wrong)"
+    if errors:
+        raise NeuroAnswersInvalid(errors)
+    return sum(task.points for task in ICE_TASKS if answers.get(task.code, True) is True)
+
+
+def _capd_sum(answers: Mapping[str, int], *, whole: bool) -> int:
+    # An item not answered counts 0: only reached when `whole` is False (capd_bound).
+    errors = (_unknown_and_missing if whole else _unknown)(answers, CAPD_ITEMS_BY_CODE, "item")
     total = 0
     for item in CAPD_ITEMS:
-        if item.code not in answers:
-            continue
-        try:
-            total += capd_points(item, answers[item.code])
-        except ValueError as refused:
-            errors[item.code] = str(refused)
+        if item.code in answers:
+            try:
+                total += capd_points(item, answers[item.code])
+            except ValueError as refused:
+                errors[item.code] = str(refused)
     if errors:
         raise NeuroAnswersInvalid(errors)
     return total
 
 
+def _unknown(answers: object, known: Mapping[str, object], kind: str) -> dict[str, str]:
+    if not isinstance(answers, Mapping):
+        raise NeuroAnswersInvalid({"answers": f"must map each {kind} code to its answer"})
+    return {str(code)[:40]: f"unknown {kind}; the {kind}s are " + ", ".join(known)
+            for code in answers if code not in known}
+
+
 def _unknown_and_missing(
     answers: object, known: Mapping[str, object], kind: str
 ) -> dict[str, str]:
-    if not isinstance(answers, Mapping):
-        raise NeuroAnswersInvalid({"answers": f"must map each {kind} code to its answer"})
-    errors: dict[str, str] = {}
-    for code in answers:
-        if code not in known:
-            shown = str(code)[:40]
-            errors[shown] = f"unknown {kind}; the {kind}s are " + ", ".join(known)
+    errors = _unknown(answers, known, kind)
     for code in known:
         if code not in answers:
             errors[code] = f"not answered; every {kind} is needed for a total"

@@ -52,7 +52,8 @@
     done.textContent = open === 0
       ? "Check finished. Your answers are sent with the rest of the page."
       : open + " question" + (open === 1 ? " is" : "s are") +
-        " not answered yet: press Back to answer, or send to see which.";
+        " not answered: press Back to answer. If you send now, the answers given are " +
+        "sent with the rest of the page and the check is marked not finished.";
     var again = document.createElement("button");
     again.type = "button";
     again.className = "btn btn-outline-primary btn-lg w-100 mt-2";

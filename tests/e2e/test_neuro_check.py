@@ -4,6 +4,7 @@ the ICE check from the home page's link, and a red result shows the 24-hour numb
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -33,6 +34,17 @@ def on_infusion(patient):
 
 def visible_steps(page):
     return page.locator(".neuro-step:visible")
+
+
+def contrast(first: str, second: str) -> float:
+    """The WCAG contrast ratio of two computed colours ("rgb(10, 61, 145)")."""
+    def luminance(colour: str) -> float:
+        channels = [float(c) / 255 for c in re.findall(r"[\d.]+", colour)[:3]]
+        linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+                  for c in channels]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+    light, dark = sorted((luminance(first), luminance(second)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
 
 
 def answer(page, question, choice):
@@ -107,7 +119,12 @@ def test_an_adult_does_an_ice_check_and_a_red_result_shows_the_24_hour_number(
             picture = step.get_by_role("img")
             expect(picture).to_be_visible()
             assert "key" not in picture.get_attribute("alt").lower()
-            step.get_by_text("Named correctly", exact=True).click()
+            chosen = step.get_by_text("Named correctly", exact=True)
+            chosen.click()
+            # The chosen answer reads as chosen, not washed-out: text on fill 4.5:1 or more.
+            colours = chosen.evaluate(
+                "e => [getComputedStyle(e).color, getComputedStyle(e).backgroundColor]")
+            assert contrast(*colours) >= 4.5, colours
         else:
             # Counting back from 100 goes wrong: 9 of 10.
             step.get_by_text("Wrong" if number == 10 else "Right", exact=True).click()
@@ -142,4 +159,30 @@ def test_cannot_be_woken_is_one_tap_to_call_999(live_server, browser, caregiver,
     emergency = child.care_team.emergency_number
     expect(advice.get_by_role("link", name=emergency).first).to_be_visible()
     assert CheckIn.objects.get().emergency
+    context.close()
+
+
+def test_a_half_done_ice_check_keeps_a_red_fever(live_server, browser, patient):
+    # The tester's steps: two ICE tasks "Wrong", stop, type 38.6 °C, Send.
+    on_infusion(patient)
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    sign_in(page, live_server.url, patient.user.email)
+    page.get_by_role("link", name="Record today's check-in").click()
+    expect(page.get_by_role("heading", name="Thinking check")).to_be_visible()
+    for _ in range(2):
+        visible_steps(page).get_by_text("Wrong", exact=True).click()
+        page.get_by_role("button", name="Next").click()
+    page.locator("#id_temperature").fill("38.6")
+    page.get_by_role("button", name="Send check-in").click()
+
+    advice = page.locator('[data-severity="red"]')
+    expect(advice).to_contain_text("Call your 24-hour hospital line now")
+    expect(page.locator("body")).to_contain_text(
+        "Thinking check not finished: 2 of 10 tasks answered and sent, score at most 8 of 10")
+    check_in = CheckIn.objects.get()
+    assert check_in.ice_score == 8
+    assert check_in.neuro_items["incomplete"] is True
+    assert {"temperature_high", "neuro_ice"} <= {f["rule"] for f in check_in.findings}
+    assert check_in.alerts.exists()
     context.close()

@@ -30,7 +30,8 @@ RESTLESS = "restless"           # CAPD item 5, scored as given
 
 
 def saved_check_in(patient, *, tool, answers, total, minutes_ago=5, worry=None,
-                   severity="red", baseline=None, unresponsive=False, findings=(), by=None):
+                   severity="red", baseline=None, unresponsive=False, findings=(), by=None,
+                   incomplete=False, recorded_as="caregiver"):
     """A check-in row as the check-in service stores it, with the rule-set snapshot of
     the patient's thresholds then (the baseline in force), attached to the patient's
     alert when not green."""
@@ -39,10 +40,11 @@ def saved_check_in(patient, *, tool, answers, total, minutes_ago=5, worry=None,
         snapshot[f"{tool}_baseline"] = baseline
     when = NOW - timedelta(minutes=minutes_ago)
     check_in = CheckIn.objects.create(
-        patient=patient, recorded_by=by or patient.user, recorded_as="caregiver",
+        patient=patient, recorded_by=by or patient.user, recorded_as=recorded_as,
         recorded_at=when, severity=severity, rules_version="v2", ruleset=snapshot,
         neuro_tool=tool, neuro_items={"tool": tool, "answers": answers,
-                                      "unresponsive": unresponsive},
+                                      "unresponsive": unresponsive,
+                                      **({"incomplete": True} if incomplete else {})},
         ice_score=total if tool == "ice" else None,
         capd_score=total if tool == "capd" else None, worry=worry,
         findings=[f.to_json() for f in findings], submission_key=uuid.uuid4(),
@@ -71,7 +73,8 @@ def test_the_alert_page_names_the_ice_tasks_missed_and_the_baseline_then(as_user
                                                                          teen):
     missed = ["month", "counting"]
     check_in = saved_check_in(teen, tool="ice", answers=ice_answers(missed), total=8,
-                              baseline=9, worry=2)
+                              baseline=9, worry=2,
+                              findings=[Finding("neuro_ice", "red", "ICE score 8")])
     alert = check_in.alerts.get()
     # The baseline changes later: the page still shows the one that judged the check-in.
     teen.thresholds = {"ice_baseline": 6}
@@ -233,3 +236,59 @@ def test_cannot_be_woken_and_a_total_without_items_read_plainly(as_user, nurse, 
     assert "ICE score 6 of 10 (baseline 10)" in body
     assert "The item answers were not recorded" in body
     assert "no answer" not in body
+
+
+def test_an_incomplete_ice_says_how_many_were_answered_and_the_score_at_most(
+        as_user, nurse, teen):
+    answers = {"year": False, "month": False, "city": True, "hospital": True,
+               "name_key": True, "name_cup": True}
+    check_in = saved_check_in(teen, tool="ice", answers=answers, total=8, incomplete=True,
+                              findings=[Finding("neuro_ice", "red", "ICE score 8")])
+    body = as_user(nurse).get(
+        reverse("alert_detail", args=[check_in.alerts.get().pk])).content.decode()
+    assert "ICE score incomplete: 6 of 10 answered, score at most 8 (baseline 10)" in body
+    assert "ICE score 8 of 10" not in body
+
+
+def test_an_incomplete_capd_says_the_score_at_least(as_user, nurse, child, caregiver):
+    never = neuro.CAPD_ANSWERS.index("never")
+    answers = {"eye_contact": never, "purposeful": never, "aware": never}
+    check_in = saved_check_in(child, tool="capd", answers=answers, total=12,
+                              incomplete=True, by=caregiver,
+                              findings=[Finding("neuro_capd", "red", "CAPD 12")])
+    body = as_user(nurse).get(
+        reverse("alert_detail", args=[check_in.alerts.get().pk])).content.decode()
+    assert "CAPD incomplete: 3 of 8 answered, score at least 12 (baseline 0)" in body
+
+
+@pytest.mark.parametrize(("total", "rule", "severity", "badge", "not_badge"), [
+    # 10 of 32 on baseline 0 is also 3 or more above it: the red cut-off is what fired.
+    (10, "neuro_capd", "red", "9 or more: possible delirium", "3 or more above baseline"),
+    (3, "neuro_capd_rise", "amber", "3 or more above baseline", "possible delirium"),
+])
+def test_the_capd_badge_names_the_stored_finding(as_user, nurse, child, caregiver, total,
+                                                 rule, severity, badge, not_badge):
+    always = neuro.CAPD_ANSWERS.index("always")
+    answers = {item.code: (always if item.reverse else 0) for item in neuro.CAPD_ITEMS}
+    answers["restless"], answers["inconsolable"] = min(total, 4), max(total - 4, 0)
+    answers["underactive"] = max(total - 8, 0)
+    check_in = saved_check_in(child, tool="capd", answers=answers, total=total,
+                              by=caregiver, severity=severity,
+                              findings=[Finding(rule, severity, f"CAPD {total}")])
+    body = as_user(nurse).get(
+        reverse("alert_detail", args=[check_in.alerts.get().pk])).content.decode()
+    assert f"CAPD {total} of 32 (baseline 0)" in body
+    assert badge in body
+    assert not_badge not in body
+
+
+def test_a_check_in_from_the_patients_login_is_recorded_on_the_patients_account(
+        as_user, nurse, teen):
+    check_in = saved_check_in(teen, tool="ice", answers={}, total=0, unresponsive=True,
+                              recorded_as="patient")
+    timeline = as_user(nurse).get(reverse("patient_timeline", args=[teen.pk])).content.decode()
+    assert "(on the patient&#x27;s account)" in timeline
+    assert "(the patient)" not in timeline
+    queue = as_user(nurse).get(reverse("alert_list")).content.decode()
+    assert "(on the patient&#x27;s account)" in queue
+    assert check_in.recorded_as_words == "on the patient's account"

@@ -16,10 +16,12 @@ import json
 import re
 import uuid
 from datetime import date, timedelta
+from decimal import Decimal
 
 import pytest
 from django.urls import reverse
 
+from alerts.models import Alert
 from alerts.services import alert_resolve
 from symptoms.models import CheckIn
 from tests.factories import CaregiverLinkFactory, PatientFactory, UserFactory
@@ -185,29 +187,81 @@ def test_capd_questions_are_about_the_last_hours_and_the_child(as_user, caregive
 
 # ------------------------------------------------------------------ incomplete, skipped
 
-def test_an_incomplete_check_is_refused_naming_the_item_and_nothing_is_saved(as_user,
-                                                                            caregiver, child7):
-    client = as_user(caregiver)
-    answers = dict(zip(CAPD_FIELDS, [ALWAYS] * 4 + [NEVER] * 4, strict=True))
-    del answers["capd_restless"]
-    response = post(client, child7, temperature="36.8", **answers)
-    assert response.status_code == 400
-    assert CheckIn.objects.count() == 0
-    errors = response.context["form"].errors
-    assert list(errors) == ["capd_restless"]
-    page = text(response.content.decode())
-    summary = page[page.index("Nothing has been saved yet"):page.index("If you feel unwell")]
-    assert f"{child7.display_name} is restless : Answer this question of the check" in summary
-
-
-def test_an_incomplete_ice_names_each_missing_task(as_user, adult):
+def test_a_half_done_ice_keeps_the_red_fever_saved_and_alerted(as_user, adult):
+    # The tester's case: two tasks wrong, stopped, 38.6 °C, Send. The check-in is saved
+    # and graded; the score is at most 8 (2 wrong of 10), so neuro_ice is certain.
     client = as_user(adult.user)
-    answers = ice(10)
-    del answers["ice_city"], answers["ice_name_cup"]
-    response = post(client, adult, **answers)
-    assert response.status_code == 400
-    assert CheckIn.objects.count() == 0
-    assert set(response.context["form"].errors) == {"ice_city", "ice_name_cup"}
+    check_in, page = saved_result(client, post(client, adult, temperature="38.6",
+                                                ice_year="0", ice_month="0"))
+    assert check_in.temperature_c == Decimal("38.6")
+    assert check_in.ice_score == 8
+    assert check_in.neuro_items == {"tool": "ice", "answers": {"year": False, "month": False},
+                                    "unresponsive": False, "incomplete": True}
+    assert check_in.severity == "red"
+    assert {"temperature_high", "neuro_ice"} <= rules(check_in)
+    assert Alert.objects.filter(patient=adult, check_ins=check_in).exists()
+    assert ("Thinking check not finished: 2 of 10 tasks answered and sent, score at most "
+            "8 of 10") in text(page)
+
+
+def test_a_half_done_ice_with_nothing_wrong_yet_fires_no_ice_rule(as_user, adult):
+    # Three right, then stopped: at most 10, so nothing about thinking is certain.
+    client = as_user(adult.user)
+    check_in, _ = saved_result(client, post(client, adult, temperature="36.8", ice_year="1",
+                                            ice_month="1", ice_city="1"))
+    assert check_in.ice_score == 10
+    assert check_in.neuro_items["incomplete"] is True
+    assert not {"neuro_ice", "neuro_ice_severe"} & rules(check_in)
+
+
+def test_a_half_done_capd_of_twelve_points_is_red_and_saved(as_user, caregiver, child7):
+    # Items 1-3 are reversed: "never" gives 4 points each, 12 already: certainly red.
+    client = as_user(caregiver)
+    check_in, page = saved_result(client, post(
+        client, child7, temperature="36.8", capd_eye_contact=NEVER, capd_purposeful=NEVER,
+        capd_aware=NEVER))
+    assert check_in.capd_score == 12
+    assert check_in.neuro_items["incomplete"] is True
+    assert check_in.neuro_items["answers"] == {"eye_contact": 0, "purposeful": 0, "aware": 0}
+    assert "neuro_capd" in rules(check_in)
+    assert check_in.severity == "red"
+    assert Alert.objects.filter(patient=child7, check_ins=check_in).exists()
+    assert ("Behaviour check not finished: 3 of 8 questions answered and sent, score at "
+            "least 12 of 32") in text(page)
+
+
+def test_a_half_done_capd_counts_unanswered_items_as_zero_reversed_ones_included(
+        as_user, caregiver, child7):
+    # Item 1 (reversed) "always" = 0, item 5 "always" = 4; the six others count 0.
+    client = as_user(caregiver)
+    check_in, _ = saved_result(client, post(client, child7, capd_eye_contact=ALWAYS,
+                                            capd_restless=ALWAYS))
+    assert check_in.capd_score == 4
+    assert not {"neuro_capd"} & rules(check_in)
+
+
+def test_a_half_done_check_on_the_neuro_page_is_saved_on_what_is_certain(as_user, adult):
+    client = as_user(adult.user)
+    check_in, _ = saved_result(client, post(client, adult, "check_in_neuro",
+                                            ice_year="0", ice_counting="0", ice_city="1"))
+    assert check_in.ice_score == 8
+    assert check_in.neuro_items["incomplete"] is True
+    assert "neuro_ice" in rules(check_in)
+
+
+def test_a_whole_check_is_not_marked_incomplete(as_user, adult):
+    client = as_user(adult.user)
+    check_in, _ = saved_result(client, post(client, adult, **ice(10)))
+    assert "incomplete" not in check_in.neuro_items
+
+
+def test_the_picture_tasks_are_named_picture_1_to_3(as_user, adult):
+    response = as_user(adult.user).get(reverse("check_in_new", args=[adult.pk]))
+    form = response.context["form"]
+    labels = [form.fields[f"ice_name_{thing}"].label for thing in ("key", "cup", "pencil")]
+    assert [label.split(":")[0] for label in labels] == [
+        "Picture 1 of 3", "Picture 2 of 3", "Picture 3 of 3"]
+    assert "Picture 2 of 3: Show the picture" in text(response.content.decode())
 
 
 def test_a_skipped_check_is_not_done(as_user, adult):
@@ -329,6 +383,19 @@ def test_the_neuro_page_requires_the_check(as_user, caregiver, child7):
     assert response.status_code == 400
     assert CheckIn.objects.count() == 0
     assert set(response.context["form"].errors) == set(CAPD_FIELDS)
+
+
+def test_the_neuro_page_puts_the_emergency_number_first_for_a_fit(as_user, caregiver,
+                                                                   child7):
+    page = as_user(caregiver).get(reverse("check_in_neuro", args=[child7.pk])).content.decode()
+    emergency = child7.care_team.emergency_number
+    phone = child7.care_team.line_phone
+    words = text(page)
+    assert (f"If {child7.display_name} has a fit or cannot be woken: call {emergency} now"
+            in words)
+    assert f'href="tel:{emergency.replace(" ", "")}"' in page
+    assert words.index(f"call {emergency} now") < words.index("frightened or worried")
+    assert f"do not wait: call the 24-hour line {phone}" in words
 
 
 def test_view_only_caregiver_cannot_open_the_neuro_page(as_user, child7):

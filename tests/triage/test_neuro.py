@@ -280,3 +280,56 @@ def test_with_unresponsive_keeps_the_other_answers_and_symptoms():
     assert page["symptoms"] == {"seizure": 1, "drowsiness": 1}  # the input is untouched
     result = evaluate(parse_check_in(capd), [], RuleSet.default())
     assert {"seizure", "drowsiness", "temperature_high"} <= {f.rule for f in result.findings}
+
+
+# A check stopped part-way: the least severe total consistent with the answers ----------
+
+
+def test_ice_bound_of_nothing_answered_is_10_and_of_everything_is_the_total():
+    assert neuro.ice_bound({}) == 10
+    answers = {**all_right(), "year": False, "counting": False}
+    assert neuro.ice_bound(answers) == neuro.ice_total(answers) == 8
+
+
+def test_ice_bound_is_the_points_so_far_plus_every_unanswered_task():
+    # Two tasks wrong, then stopped: at most 8 whatever the other eight answers.
+    assert neuro.ice_bound({"year": False, "month": False}) == 8
+    # Three right, one wrong, six not answered: 3 + 6.
+    assert neuro.ice_bound({"year": True, "month": True, "city": True,
+                            "hospital": False}) == 9
+
+
+def test_ice_bound_of_two_wrong_fires_neuro_ice_whatever_the_rest():
+    record = parse_check_in({"ice_score": neuro.ice_bound({"year": False, "month": False})})
+    result = evaluate(record, [], RuleSet.default())
+    assert "neuro_ice" in {f.rule for f in result.findings}
+
+
+def test_ice_bound_refuses_an_unknown_task_or_an_answer_that_is_not_true_or_false():
+    with pytest.raises(neuro.NeuroAnswersInvalid) as refused:
+        neuro.ice_bound({"colour": True, "year": 1})
+    assert set(refused.value.errors) == {"colour", "year"}
+
+
+def test_capd_bound_of_nothing_answered_is_0():
+    assert neuro.capd_bound({}) == 0
+
+
+def test_capd_bound_counts_reversed_items_by_their_answer_and_the_rest_as_0():
+    # Items 1-3 (reversed) "never" = 4 points each: 12 already, whatever follows.
+    assert neuro.capd_bound({"eye_contact": 0, "purposeful": 0, "aware": 0}) == 12
+    # A reversed item "always" scores 0, item 5 "always" 4.
+    assert neuro.capd_bound({"eye_contact": 4, "restless": 4}) == 4
+    # Unanswered items count 0 (their least-scoring answer, "always" for items 1-4).
+    assert neuro.capd_bound({"slow_to_respond": 2}) == 2
+
+
+def test_capd_bound_of_everything_answered_is_the_total():
+    answers = capd_answers(2, eye_contact=0, restless=3)
+    assert neuro.capd_bound(answers) == neuro.capd_total(answers)
+
+
+def test_capd_bound_refuses_an_answer_outside_0_to_4_naming_the_item():
+    with pytest.raises(neuro.NeuroAnswersInvalid) as refused:
+        neuro.capd_bound({"restless": 5, "aware": True, "mood": 1})
+    assert set(refused.value.errors) == {"restless", "aware", "mood"}
