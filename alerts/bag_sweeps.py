@@ -86,7 +86,8 @@ def _overdue(now: datetime) -> list[tuple[Patient, datetime, Finding, datetime |
         plan = patient.treatment_plan
         due = due_from(plan_schedule=plans.get(patient.pk), bag_hours=plan.bag_hours,
                        usual_change_time=plan.usual_change_time, tz=patient.tz,
-                       last_changed_at=last.get(patient.pk), now=now)
+                       last_changed_at=last.get(patient.pk), now=now,
+                       schedule_from=plan.bag_schedule_from)
         if due is None or due > now:
             continue
         # The finding says the due time on the patient's clock.

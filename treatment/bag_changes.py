@@ -14,7 +14,11 @@ changes"):
 - before any change in the cycle it is due `bag_hours` after the cycle's start at the usual
   change time (the first bag is hung then); without a usual change time nothing is guessed;
 - a due time at or after the end of the infusion is the end of the infusion, not a change;
-- a plan without `bag_hours` (not entered yet) has no due time.
+- a plan without `bag_hours` (not entered yet) has no due time;
+- no due time is counted before the plan's `bag_schedule_from` (when staff last set the
+  bag schedule): a due time before it moves on by whole bag durations to the first at or
+  after it. A plan entered on day 5 of a cycle, or a bag duration changed, with no change
+  recorded since, pages nobody for due times the portal did not know about.
 All arithmetic is on UTC instants: a 48-hour bag across a clock change is due 48 real hours
 later (an aware datetime in a ZoneInfo would add wall-clock hours, one off on those nights).
 
@@ -99,6 +103,7 @@ def due_from(
     tz: ZoneInfo,
     last_changed_at: datetime | None,
     now: datetime,
+    schedule_from: datetime | None = None,
 ) -> datetime | None:
     """When the bag is next due (UTC), from the plan's rows, or None (see the module
     docstring for the rules). Pure: no database.
@@ -106,7 +111,8 @@ def due_from(
     plan_schedule: treatment.calendar.Schedule (None: no plan started); bag_hours: 24, 48,
     72, 96 or 168 (None: not entered); usual_change_time: wall clock in `tz`;
     last_changed_at: the latest bag change not cancelled, at or before `now` (aware);
-    now: aware. The result may be before `now` (the change is late).
+    now: aware; schedule_from: the plan's bag_schedule_from (aware; None: no limit).
+    The result may be before `now` (the change is late), never before `schedule_from`.
     """
     if plan_schedule is None or bag_hours is None:
         return None
@@ -124,6 +130,9 @@ def due_from(
         due = _utc(start, usual_change_time, tz) + timedelta(hours=bag_hours)
     else:
         return None  # no change recorded this cycle and no usual time: nothing to go on
+    if schedule_from is not None and due < schedule_from:
+        step = timedelta(hours=bag_hours)
+        due += step * -(-(schedule_from - due) // step)  # whole steps, rounded up
     return due if due < end else None
 
 
@@ -144,9 +153,9 @@ def bag_changes_due(patients: Iterable[Patient], now: datetime) -> dict[int, dat
     ids = [p.pk for p in patients]
     if not ids:
         return {}
-    plans = {pid: (hours, usual) for pid, hours, usual in TreatmentPlan.objects.filter(
-        patient_id__in=ids, bag_hours__isnull=False,
-    ).values_list("patient_id", "bag_hours", "usual_change_time")}
+    plans = {pid: (hours, usual, since) for pid, hours, usual, since in
+             TreatmentPlan.objects.filter(patient_id__in=ids, bag_hours__isnull=False)
+             .values_list("patient_id", "bag_hours", "usual_change_time", "bag_schedule_from")}
     if not plans:
         return {}
     found = schedules(plans)
@@ -155,10 +164,10 @@ def bag_changes_due(patients: Iterable[Patient], now: datetime) -> dict[int, dat
     for patient in patients:
         if patient.pk not in plans:
             continue
-        hours, usual = plans[patient.pk]
+        hours, usual, since = plans[patient.pk]
         at = due_from(plan_schedule=found.get(patient.pk), bag_hours=hours,
                       usual_change_time=usual, tz=patient.tz,
-                      last_changed_at=last.get(patient.pk), now=now)
+                      last_changed_at=last.get(patient.pk), now=now, schedule_from=since)
         if at is not None:
             due[patient.pk] = at
     return due
@@ -169,12 +178,13 @@ def bag_change_due(patient: Patient, now: datetime) -> datetime | None:
     infusion, or the infusion ends before another change (see the module docstring).
     A few queries."""
     plan = (TreatmentPlan.objects.filter(patient=patient)
-            .values_list("bag_hours", "usual_change_time").first())
+            .values_list("bag_hours", "usual_change_time", "bag_schedule_from").first())
     if plan is None or plan[0] is None:
         return None
     return due_from(plan_schedule=schedule(patient), bag_hours=plan[0],
                     usual_change_time=plan[1], tz=patient.tz,
-                    last_changed_at=last_bag_changes([patient.pk], now).get(patient.pk), now=now)
+                    last_changed_at=last_bag_changes([patient.pk], now).get(patient.pk), now=now,
+                    schedule_from=plan[2])
 
 
 @dataclass(frozen=True)

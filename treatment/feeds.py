@@ -18,12 +18,13 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from django.utils.crypto import salted_hmac
 from icalendar import Alarm, Calendar, Event
 
 from accounts.models import Patient
 from treatment import calendar
 from treatment.bag_changes import due_from, last_bag_changes
-from treatment.models import ClinicVisit, TreatmentPlan
+from treatment.models import ChangedBy, ClinicVisit, TreatmentPlan
 
 FEED_WEEKS = 8
 CHECK_IN_REMINDER = timedelta(hours=1)  # the event ends at the cut-off
@@ -33,6 +34,12 @@ PRODID = "-//Homeline//calendar feed//EN"
 TITLE_BAG = "Homeline: bag change"
 TITLE_VISIT = "Homeline: clinic visit"
 TITLE_CHECK_IN = "Homeline: daily check-in"
+# The bag event's text, by who changes the bag (TreatmentPlan.changed_by).
+BAG_TEXT = {
+    ChangedBy.TRAINED_CAREGIVER: "A bag change is due. Record it on Homeline once done.",
+    ChangedBy.DAY_UNIT: "The day unit changes the bag at about this time.",
+    ChangedBy.HOME_NURSE: "A home nurse comes to change the bag at about this time.",
+}
 # Steps of the bag change series at most (168 h bags: 8 a cycle; 24 h bags: 56 in 8 weeks).
 _MAX_STEPS = 500
 
@@ -51,7 +58,7 @@ def bag_change_times(*, plan: TreatmentPlan | None, schedule: calendar.Schedule 
     for _ in range(_MAX_STEPS):
         due = due_from(plan_schedule=schedule, bag_hours=plan.bag_hours,
                        usual_change_time=plan.usual_change_time, tz=tz,
-                       last_changed_at=last, now=at)
+                       last_changed_at=last, now=at, schedule_from=plan.bag_schedule_from)
         if due is None:
             # No bag in this cycle any more: the next cycle, from its first midnight.
             today = at.astimezone(tz).date()
@@ -73,6 +80,15 @@ def check_in_times(*, schedule: calendar.Schedule | None, tz: ZoneInfo, cutoff: 
     """The cut-off (UTC) of each infusion day from `first` to `last`. Pure."""
     days = calendar.infusion_days(schedule, first, last)
     return [datetime.combine(day, cutoff, tzinfo=tz).astimezone(UTC) for day in days]
+
+
+def event_uid(kind: str, *parts: object) -> str:
+    """An opaque, stable UID for an event (RFC 5545): an HMAC of `kind` and `parts` with the
+    site's secret, so the feed shows no database id (a patient's or a visit's). The same
+    event keeps its UID across fetches and feeds of the patient; it changes only with
+    SECRET_KEY (calendars then replace the events)."""
+    value = ":".join([kind, *map(str, parts)])
+    return f"{salted_hmac('homeline.feed.uid', value).hexdigest()[:32]}@homeline"
 
 
 def _event(uid: str, title: str, start: datetime, end: datetime, tz: ZoneInfo,
@@ -111,15 +127,15 @@ def feed_calendar(patient: Patient, now: datetime) -> Calendar:
     for due in bag_change_times(plan=plan, schedule=schedule, tz=tz, last_changed_at=last,
                                 now=now, until=until):
         cal.add_component(_event(
-            f"bag-{patient.pk}-{due:%Y%m%dT%H%M}@homeline", TITLE_BAG, due,
+            event_uid("bag", patient.pk, f"{due:%Y%m%dT%H%M}"), TITLE_BAG, due,
             due + timedelta(minutes=BAG_CHANGE_MINUTES), tz,
-            "A bag change is due. Record it on Homeline once done.", now, alarm=True))
+            BAG_TEXT.get(plan.changed_by, BAG_TEXT[ChangedBy.DAY_UNIT]), now, alarm=True))
     # Every visit booked (at most two years ahead, treatment.services.visit_add).
     visits = ClinicVisit.objects.filter(patient=patient, cancelled_at__isnull=True,
                                         starts_at__gte=now - timedelta(days=1))
     for visit in visits:
         cal.add_component(_event(
-            f"visit-{visit.pk}@homeline", TITLE_VISIT, visit.starts_at,
+            event_uid("visit", visit.pk), TITLE_VISIT, visit.starts_at,
             visit.starts_at + timedelta(minutes=VISIT_MINUTES), tz,
             "A clinic visit. Homeline has the details.", now))
     today = patient.local_today(now)
@@ -127,7 +143,7 @@ def feed_calendar(patient: Patient, now: datetime) -> Calendar:
     for at in check_in_times(schedule=schedule, tz=tz, cutoff=cutoff, first=today,
                              last=today + timedelta(weeks=FEED_WEEKS)):
         cal.add_component(_event(
-            f"check-in-{patient.pk}-{at.astimezone(tz):%Y%m%d}@homeline", TITLE_CHECK_IN,
+            event_uid("check-in", patient.pk, f"{at.astimezone(tz):%Y%m%d}"), TITLE_CHECK_IN,
             at - CHECK_IN_REMINDER, at, tz,
             f"Today's check-in on Homeline, before {cutoff:%H:%M}.", now, alarm=True))
     cal.add_missing_timezones()

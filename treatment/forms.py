@@ -68,7 +68,9 @@ class TreatmentPlanForm(forms.Form):
                                   if plan.usual_change_time else ""),
             "changed_by": plan.changed_by}
         for number, start in plan.cycles.values_list("number", "start_date"):
-            initial[f"cycle_{number}_start"] = start
+            # ISO text: a date object would render in the site's format, which an
+            # <input type="date"> refuses (the box showed empty and cycle 1 was "required").
+            initial[f"cycle_{number}_start"] = start.isoformat()
         return initial
 
     def cycle_fields(self) -> list[forms.BoundField]:

@@ -36,6 +36,10 @@ class TreatmentPlan(models.Model):
     `bag_hours` and `usual_change_time` may be unset while staff have not entered them:
     then no bag change is due and nothing is overdue (the plan page says so).
     `usual_change_time` is a wall-clock time in the patient's time zone.
+    `bag_schedule_from` is when the bag schedule (bag_hours, usual_change_time, a cycle
+    start) was last set: no bag change is counted as due before it (treatment.bag_changes:
+    a change cannot be overdue from before the portal knew the schedule). None: from the
+    cycle's start (only rows made before the field existed without the data migration).
     """
 
     patient = models.OneToOneField(Patient, on_delete=models.CASCADE,
@@ -49,6 +53,7 @@ class TreatmentPlan(models.Model):
     usual_change_time = models.TimeField(null=True, blank=True)
     changed_by = models.CharField(max_length=20, choices=ChangedBy.choices,
                                   default=ChangedBy.DAY_UNIT)
+    bag_schedule_from = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
     updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
                                    null=True, blank=True, related_name="+")

@@ -151,13 +151,15 @@ def plan_check(values: PlanValues, *, stored: dict[int, date], stored_cycles: in
 
 
 def plan_save(*, patient: Patient, by: User, values: PlanValues,
-              today: date | None = None) -> TreatmentPlan:
+              today: date | None = None, now: datetime | None = None) -> TreatmentPlan:
     """Create or update the patient's plan and its cycle rows, in one transaction.
 
     Raises PlanRefused (plan_check's errors; nothing saved). A cycle typed blank has no
     row (it follows 42 days after the one before); rows of cycles beyond planned_cycles
     are removed. History (simple_history) records who changed the plan and each cycle row.
-    `today` defaults to the patient's local today.
+    `today` defaults to the patient's local today. When the bag schedule changes (a new
+    plan, bag_hours, usual_change_time or a cycle start), bag_schedule_from is set to `now`
+    (default: the clock): no bag change counts as due before it.
     """
     today = today or patient.local_today()
     with transaction.atomic():
@@ -169,6 +171,12 @@ def plan_save(*, patient: Patient, by: User, values: PlanValues,
             raise PlanRefused(errors)
         if plan is None:
             plan = TreatmentPlan(patient=patient)
+        wanted = {n: d for n, d in enumerate(values.cycle_starts[:values.planned_cycles],
+                                             start=1) if d is not None}
+        if (plan.pk is None or plan.bag_hours != values.bag_hours
+                or plan.usual_change_time != values.usual_change_time or wanted != stored):
+            # Bag changes are due only from now on (treatment.bag_changes.due_from).
+            plan.bag_schedule_from = now or timezone.now()
         plan.planned_cycles = values.planned_cycles
         plan.bag_hours = values.bag_hours
         plan.usual_change_time = values.usual_change_time
@@ -176,8 +184,6 @@ def plan_save(*, patient: Patient, by: User, values: PlanValues,
         plan.updated_by = by
         plan._history_user = by
         plan.save()
-        wanted = {n: d for n, d in enumerate(values.cycle_starts[:values.planned_cycles],
-                                             start=1) if d is not None}
         for row in plan.cycles.all():
             if row.number not in wanted:
                 row._history_user = by

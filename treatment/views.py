@@ -30,7 +30,13 @@ from accounts.models import Patient
 from portal.http import posted
 from treatment import calendar, services
 from treatment.forms import ClinicVisitForm, TreatmentPlanForm
-from treatment.models import CalendarFeed, ClinicVisit, TreatmentCycle, TreatmentPlan
+from treatment.models import (
+    CalendarFeed,
+    ChangedBy,
+    ClinicVisit,
+    TreatmentCycle,
+    TreatmentPlan,
+)
 
 
 def _of_reachable_patient(request: HttpRequest, model: type, object_id: int, what: str):
@@ -48,6 +54,37 @@ def _staff_patient(request: HttpRequest, patient_id: int) -> Patient:
     return patient
 
 
+# The plan's fields and values in the page's words, not the stored codes.
+_FIELD_WORDS = {"planned_cycles": "planned cycles", "bag_hours": "bag duration",
+                "usual_change_time": "usual change time", "changed_by": "changed by"}
+
+
+def _value_words(field: str, value: object) -> str:
+    """A stored plan value as the page says it: "48 hours", "10:00", "the day unit"."""
+    if value is None or value == "":
+        return "—"
+    if field == "changed_by":
+        return str(dict(ChangedBy.choices).get(value, value))
+    if field == "bag_hours":
+        return f"{value} hours"
+    if field == "usual_change_time":
+        return f"{value:%H:%M}" if hasattr(value, "strftime") else str(value)
+    return str(value)
+
+
+def error_links(form: TreatmentPlanForm) -> list[tuple[str, str, str]]:
+    """(element id, field label, message) of each field with a problem, in page order, for
+    the summary at the top (each links to its box). A message already starting with the
+    label ("Cycle 1 start: ...") loses that prefix."""
+    rows = []
+    for field in form:
+        for message in field.errors:
+            prefix = f"{field.label}: "
+            rows.append((field.id_for_label, str(field.label),
+                         message.removeprefix(prefix)))
+    return rows
+
+
 def _history(plan: TreatmentPlan | None) -> list[dict[str, object]]:
     """Who changed what, newest first: the plan's and its cycle rows' history."""
     if plan is None:
@@ -58,8 +95,10 @@ def _history(plan: TreatmentPlan | None) -> list[dict[str, object]]:
         if previous is None:
             what = "plan created"
         else:
-            delta = record.diff_against(previous, excluded_fields=["updated_at", "updated_by"])
-            what = "; ".join(f"{c.field.replace('_', ' ')}: {c.old or '—'} → {c.new or '—'}"
+            delta = record.diff_against(previous, excluded_fields=[
+                "updated_at", "updated_by", "bag_schedule_from"])
+            what = "; ".join(f"{_FIELD_WORDS.get(c.field, c.field.replace('_', ' '))}: "
+                             f"{_value_words(c.field, c.old)} → {_value_words(c.field, c.new)}"
                              for c in delta.changes) or "saved without changes"
         rows.append({"at": record.history_date, "by": record.history_user, "what": what})
     cycles = (TreatmentCycle.history
@@ -88,6 +127,7 @@ def _plan_page(request: HttpRequest, patient: Patient, *, form: TreatmentPlanFor
         "cycle_rows": _cycle_rows(form, found),
         "position": found.position(patient.local_today(now)) if found else None,
         "form": form,
+        "error_links": error_links(form) if form.is_bound else [],
         "visits": patient.clinic_visits.select_related("added_by", "cancelled_by")
                          .filter(starts_at__gte=now - timedelta(days=90)),
         "history": _history(plan),

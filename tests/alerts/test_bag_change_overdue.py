@@ -34,6 +34,7 @@ from tests.factories import CaregiverLinkFactory, PatientFactory, StaffFactory, 
 from tests.treatment.test_bag_changes import at_once, plan_for, skip_unless_postgresql
 from treatment.bag_changes import bag_change_cancel, bag_change_record
 from treatment.models import ChangedBy, TreatmentPlan
+from treatment.services import PlanValues, plan_save
 
 DUE = datetime(2025, 6, 3, 13, 0, tzinfo=UTC)  # 14:00 BST
 
@@ -86,6 +87,41 @@ def test_amber_one_hour_after_due_then_red_at_three_hours_each_once(on_plan, car
     ]
 
 
+def test_a_plan_entered_on_day_5_pages_nobody_for_earlier_due_times(child, caregiver):
+    """The plan is entered at 10:00 UTC on 5 June (day 5), no change recorded: the changes
+    due on 3 June (and before) are not counted; the one due at 13:00 UTC that day is."""
+    entered = datetime(2025, 6, 5, 10, 0, tzinfo=UTC)
+    plan_save(patient=child, by=StaffFactory(team=child.care_team, role=Role.NURSE),
+              now=entered, today=date(2025, 6, 5), values=PlanValues(
+                  planned_cycles=1, cycle_starts=(date(2025, 6, 1),), bag_hours=48,
+                  usual_change_time=time(14), changed_by=ChangedBy.TRAINED_CAREGIVER,
+                  confirm_started=True))
+    assert TreatmentPlan.objects.get(patient=child).bag_schedule_from == entered
+    next_due = DUE + timedelta(hours=48)  # 5 June 14:00 BST
+    assert sweep(entered + timedelta(seconds=1)) == 0
+    assert sweep(next_due - timedelta(minutes=1)) == 0
+    assert not Alert.objects.exists()
+    assert not BagChangeOverdue.objects.exists()
+    assert sweep(next_due + timedelta(minutes=60)) == 1
+    assert Alert.objects.get().severity == "amber"
+    assert sweep(next_due + timedelta(minutes=180)) == 1
+    assert Alert.objects.get().severity == "red"
+    assert BagChangeOverdue.objects.get().due_at == next_due
+
+
+def test_changing_the_bag_duration_counts_due_times_from_the_change(on_plan, caregiver):
+    """48 h bags from 1 June, none recorded; on 4 June at 12:00 UTC staff change to 24 h:
+    the due times 2 and 3 June are not paged, the next from the change (4 June 13:00) is."""
+    changed = datetime(2025, 6, 4, 12, 0, tzinfo=UTC)
+    plan_save(patient=on_plan, by=StaffFactory(team=on_plan.care_team, role=Role.NURSE),
+              now=changed, today=date(2025, 6, 4), values=PlanValues(
+                  planned_cycles=2, cycle_starts=(date(2025, 6, 1),), bag_hours=24,
+                  usual_change_time=time(14), changed_by=ChangedBy.TRAINED_CAREGIVER))
+    assert sweep(changed + timedelta(minutes=30)) == 0
+    assert sweep(datetime(2025, 6, 4, 14, 0, tzinfo=UTC)) == 1
+    assert BagChangeOverdue.objects.get().due_at == datetime(2025, 6, 4, 13, 0, tzinfo=UTC)
+
+
 def test_a_sweep_after_an_outage_goes_straight_to_red(on_plan, caregiver):
     assert sweep(after(200)) == 1
     assert Alert.objects.get().severity == "red"
@@ -104,10 +140,11 @@ def test_recording_the_change_ends_the_rises_and_the_alert_stays_for_a_nurse(
     assert sweep(after(300)) == 0
     alert = Alert.objects.get()
     assert (alert.severity, alert.state) == ("amber", "open")
-    lines = Template(
-        "{% load tz bag_overdue %}{% timezone 'Europe/London' %}"
-        "{% bag_overdue_by_alert alert as rows %}{% bag_overdue_lines rows alert %}"
-        "{% endtimezone %}").render(Context({"alert": alert}))
+    with time_machine.travel(after(300), tick=False):  # the same day: times without a date
+        lines = Template(
+            "{% load tz bag_overdue %}{% timezone 'Europe/London' %}"
+            "{% bag_overdue_by_alert alert as rows %}{% bag_overdue_lines rows alert %}"
+            "{% endtimezone %}").render(Context({"alert": alert}))
     assert "Bag change overdue since 14:00 (amber at 15:00)" in lines
     assert f"bag change recorded at 15:25 by {caregiver.full_name}" in lines
 
@@ -230,6 +267,12 @@ def test_the_home_page_says_what_to_do_while_overdue(on_plan, caregiver, team):
     assert f'href="tel:{team.line_phone.replace(" ", "")}"' in page
 
 
+def test_a_change_overdue_since_an_earlier_day_gives_the_date(on_plan, caregiver):
+    page = home_at(caregiver, after(60 * 26))  # 4 June 16:00 BST
+    assert "The bag change due at Tue 3 Jun 14:00 has not been recorded." in page
+    assert "overdue since Tuesday 3 June, 14:00" in page  # not "Next bag change: <past>"
+
+
 # The nurse's queue ------------------------------------------------------------------------------
 
 def test_the_queue_and_the_alert_page_say_since_when(on_plan, nurse):
@@ -241,6 +284,13 @@ def test_the_queue_and_the_alert_page_say_since_when(on_plan, nurse):
         detail = client.get(reverse("alert_detail", args=[alert.pk])).content.decode()
     assert "Bag change overdue since 14:00 (red at 17:00)" in queue
     assert "Bag change overdue since 14:00 (red at 17:00)" in detail
+
+
+def test_the_queue_gives_the_date_of_a_change_overdue_since_an_earlier_day(on_plan, nurse):
+    sweep(after(180))
+    with time_machine.travel(DUE + timedelta(days=10), tick=False):
+        queue = verified_client(nurse).get(reverse("alert_list")).content.decode()
+    assert "Bag change overdue since Tue 3 Jun 14:00 (red at Tue 3 Jun 17:00)" in queue
 
 
 # Sweeps: part of sweep_run, concurrent, a fixed number of queries ---------------------------------

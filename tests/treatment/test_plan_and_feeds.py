@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html.parser
+import re
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import pairwise
 
@@ -14,7 +16,7 @@ from accounts.models import AccessLog, Role
 from portal.redaction import redact
 from tests.factories import CaregiverLinkFactory, PatientFactory, UserFactory, plan_set
 from treatment import calendar, services
-from treatment.feeds import TITLE_BAG, TITLE_CHECK_IN, TITLE_VISIT
+from treatment.feeds import TITLE_BAG, TITLE_CHECK_IN, TITLE_VISIT, feed_calendar
 from treatment.models import CalendarFeed, ClinicVisit, TreatmentCycle, TreatmentPlan
 from treatment.services import PlanRefused, PlanValues, plan_save
 
@@ -123,7 +125,8 @@ def test_the_plan_page_saves_logs_the_read_and_shows_who_changed_what(as_user, n
     assert (plan.planned_cycles, plan.bag_hours, plan.usual_change_time, plan.changed_by) == (
         3, 72, time(9, 30), "trained_caregiver")
     page = client.get(url).content.decode()
-    assert "bag hours: — → 72" in page
+    assert "bag duration: — → 72 hours" in page  # words, not codes
+    assert "changed by: the day unit → a trained caregiver" in page
     assert "Nia Nurse" in page
     assert AccessLog.objects.filter(user=nurse, patient=patient,
                                     action="view treatment plan").exists()
@@ -138,6 +141,48 @@ def test_a_refused_plan_names_the_field_and_saves_nothing(as_user, nurse, patien
     assert response.status_code == 400
     assert "cycle_2_start" in response.context["form"].errors
     assert not TreatmentCycle.objects.filter(plan__patient=patient, number=2).exists()
+
+
+def test_the_plan_page_prefills_the_starts_in_force_and_saves_them_unchanged(
+        as_user, nurse, patient):
+    start = patient.treatment_plan.cycles.get().start_date
+    client = as_user(nurse)
+    url = reverse("treatment_plan", args=[patient.pk])
+    page = client.get(url).content.decode()
+
+    class Inputs(html.parser.HTMLParser):
+        """The form's values as a browser would send them (inputs, checked radios,
+        selected options)."""
+
+        def __init__(self):
+            super().__init__()
+            self.data, self.select = {}, None
+
+        def handle_starttag(self, tag, attrs):
+            a = dict(attrs)
+            if tag == "select":
+                self.select = a.get("name")
+            elif tag == "option" and "selected" in a and self.select:
+                self.data[self.select] = a.get("value", "")
+            elif (tag == "input" and a.get("name") and a.get("type") != "checkbox"
+                  and (a.get("type") != "radio" or "checked" in a)):
+                self.data.setdefault(a["name"], a.get("value") or "")
+
+    parser = Inputs()
+    parser.feed(page[page.index('action="' + url):])
+    assert parser.data["cycle_1_start"] == start.isoformat()
+    response = client.post(url, parser.data)  # saved as shown, nothing retyped
+    assert response.status_code == 302
+
+
+def test_the_top_message_names_and_links_each_field_with_a_problem(as_user, nurse, patient):
+    response = as_user(nurse).post(reverse("treatment_plan", args=[patient.pk]), {
+        "planned_cycles": "2", "cycle_1_start": "", "bag_hours": "36",
+        "changed_by": "day_unit"})
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert '<a href="#id_cycle_1_start">Cycle 1 start</a>: This field is required.' in page
+    assert '<a href="#id_bag_hours">Bag duration</a>:' in page
 
 
 def test_a_team_admin_sees_the_plan_but_cannot_change_it(as_user, team_admin, patient):
@@ -251,6 +296,29 @@ def test_the_feed_parses_and_has_the_events_and_no_forbidden_words(client, as_us
     lowered = body.lower()
     for word in (*FORBIDDEN, child.hospital_number.lower(), child.display_name.lower()):
         assert word not in lowered, word
+
+
+@pytest.mark.parametrize(("changed_by", "text"), [
+    ("day_unit", "The day unit changes the bag"), ("home_nurse", "A home nurse comes"),
+    ("trained_caregiver", "Record it on Homeline once done")])
+def test_bag_events_say_who_changes_the_bag_and_uids_show_no_database_id(
+        child, nurse, changed_by, text):
+    plan_set(child, child.local_today() - timedelta(days=3), 2)
+    TreatmentPlan.objects.filter(patient=child).update(
+        bag_hours=48, usual_change_time=time(10), changed_by=changed_by)
+    ClinicVisit.objects.create(patient=child, added_by=nurse,
+                               starts_at=timezone.now() + timedelta(days=5))
+    now = timezone.now()
+    events = list(feed_calendar(child, now).walk("VEVENT"))
+    bag_texts = {str(e["DESCRIPTION"]) for e in events if str(e["SUMMARY"]) == TITLE_BAG}
+    assert len(bag_texts) == 1
+    assert text in bag_texts.pop()
+    uids = [str(e["UID"]) for e in events]
+    assert len(set(uids)) == len(uids)
+    for uid in uids:
+        assert re.fullmatch(r"[0-9a-f]{32}@homeline", uid), uid
+    # Stable across fetches: a calendar app updates the same events.
+    assert uids == [str(e["UID"]) for e in feed_calendar(child, now).walk("VEVENT")]
 
 
 def test_a_revoked_or_unknown_token_is_404(client, as_user, patient):

@@ -55,6 +55,8 @@ def treatment_summary(patient: Patient, *, compact: bool = False) -> dict[str, A
         "position": calendar.position(patient, patient.local_today(now)),
         "bag_known": known,
         "bag_due": bag_due,
+        # A time already past is not a "next" change: the line says since when instead.
+        "bag_late": bag_due is not None and bag_due <= now,
         "visit": visit,
         "zone": patient.time_zone,
         "compact": compact,

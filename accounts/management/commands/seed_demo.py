@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import base64
 import secrets
-from datetime import date, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from django.apps import apps
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import CaregiverLink, CareTeam, Membership, Patient, Role, User
@@ -66,30 +67,44 @@ class Command(BaseCommand):
             return user
 
         person("admin@example.org", "Alex Admin", Role.TEAM_ADMIN)
-        person("nurse@example.org", "Nia Nurse", Role.NURSE)
+        nurse = person("nurse@example.org", "Nia Nurse", Role.NURSE)
         sam = person("sam@example.org", "Sam Patel", Role.PATIENT)
         rosa = person("rosa@example.org", "Rosa Jones", Role.CAREGIVER)
         sam_record = Patient.objects.create(
             care_team=team, user=sam, display_name="Sam Patel",
             date_of_birth=date(1968, 4, 2), hospital_number="HD-100234",
         )
-        _plan(sam_record, today - timedelta(days=5), planned_cycles=2)
+        _plan(sam_record, today - timedelta(days=5), planned_cycles=2, nurse=nurse)
         maya = Patient.objects.create(
             care_team=team, display_name="Maya Jones",
             # About seven years old (not replace(year=...), which fails on 29 February).
             date_of_birth=today - timedelta(days=7 * 365 + 40),
             hospital_number="HD-200871",
         )
-        _plan(maya, today - timedelta(days=12), planned_cycles=2)
+        _plan(maya, today - timedelta(days=12), planned_cycles=2, nurse=nurse)
         CaregiverLink.objects.create(caregiver=rosa, patient=maya, relationship="mother")
         return printed
 
 
-def _plan(patient: Patient, start: date, *, planned_cycles: int) -> None:
-    """A treatment plan whose cycle 1 starts on `start`. Through the app registry: accounts
-    may not import the treatment app (tests/test_architecture.py), but the demo needs one."""
+def _plan(patient: Patient, start: date, *, planned_cycles: int, nurse: User) -> None:
+    """A treatment plan whose cycle 1 starts on `start`, 48-hour bags changed at 10:00, and
+    its bag changes recorded on time up to now (the last at the latest due time already
+    past), so the demo opens on a bag schedule with nothing overdue. Through the app
+    registry: accounts may not import the treatment app (tests/test_architecture.py), but
+    the demo needs one."""
+    now = timezone.now()
+    bag_hours = 48
     plan = apps.get_model("treatment", "TreatmentPlan").objects.create(
-        patient=patient, planned_cycles=planned_cycles, bag_hours=48,
-        usual_change_time=time(10, 0))
+        patient=patient, planned_cycles=planned_cycles, bag_hours=bag_hours,
+        usual_change_time=time(10, 0), bag_schedule_from=now)
     apps.get_model("treatment", "TreatmentCycle").objects.create(
         plan=plan, number=1, start_date=start)
+    step = timedelta(hours=bag_hours)
+    # UTC arithmetic, as treatment.bag_changes does (48 real hours across a clock change).
+    due = datetime.combine(start, time(10, 0), tzinfo=patient.tz).astimezone(UTC) + step
+    changes = []
+    while due <= now:
+        changes.append(apps.get_model("treatment", "BagChange")(
+            patient=patient, changed_at=due, recorded_by=nurse))
+        due += step
+    apps.get_model("treatment", "BagChange").objects.bulk_create(changes[-3:])
