@@ -25,6 +25,8 @@ BEFORE = [("symptoms", "0005_delivery_lease_unconfirmed_permanent"),
 MOVED_TABLES = ["symptoms_alert", "symptoms_alertcheckin", "symptoms_historicalalert",
                 "symptoms_missedcheckin", "symptoms_delivery", "symptoms_deliveryattempt",
                 "symptoms_heartbeat"]
+# Tables created by migrations of alerts and notifications after the split.
+CREATED_SINCE = {"alerts_bagchangeoverdue"}
 AT = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 
 
@@ -139,7 +141,9 @@ def test_the_split_migrates_back_without_touching_a_table(nurse):
         before = set(connection.introspection.table_names(cursor))
     _migrate(BEFORE)
     with connection.cursor() as cursor:
-        assert set(connection.introspection.table_names(cursor)) == before
+        # Tables that later migrations of the moved apps created (issue 13's overdue bag
+        # changes, alerts/0002) go with them; every table of the split itself stays.
+        assert set(connection.introspection.table_names(cursor)) == before - CREATED_SINCE
     _migrate(_leaves())
     with connection.cursor() as cursor:
         assert set(connection.introspection.table_names(cursor)) == before
